@@ -29,3 +29,295 @@ pub struct Passage {
     /// The span in the other document.
     pub b: Witness,
 }
+
+use crate::shingle::ShingledDoc;
+use crate::text::{normalized, Token};
+
+/// Settings for aligning one document pair.
+#[derive(Debug, Clone, Copy)]
+pub struct AlignParams {
+    /// Shingle size in tokens (must match the shingles in [`ShingledDoc`]).
+    pub ngram: usize,
+    /// A passage needs at least this many tokens covered by shared shingles.
+    pub min_tokens: usize,
+    /// Pieces are chained into one passage across gaps up to this many
+    /// tokens in each text (a dropped sentence, a rewritten clause).
+    pub max_gap: usize,
+    /// Shared tokens per token of the passage span, at least (0..1).
+    pub min_density: f64,
+}
+
+impl Default for AlignParams {
+    fn default() -> Self {
+        AlignParams { ngram: 5, min_tokens: 15, max_gap: 50, min_density: 0.3 }
+    }
+}
+
+/// An aligned passage in token coordinates, before it is numbered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Alignment {
+    /// Token range in the first document.
+    pub a: (usize, usize),
+    /// Token range in the second document.
+    pub b: (usize, usize),
+    /// Tokens of `a` covered by shared shingles or matched on extension.
+    pub matched: usize,
+    /// 1 - (token edit distance / longer length).
+    pub similarity: f64,
+}
+
+/// A run of consecutive shared shingles on one diagonal.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    a0: usize,
+    a1: usize,
+    b0: usize,
+    b1: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Chain {
+    run: Run,
+    matched: usize,
+}
+
+/// Most positions one shingle hash may pair up in the two documents;
+/// phrases repeated more often than this inside a document are not seeds.
+const MAX_SEED_FANOUT: usize = 16;
+
+/// Align two documents: every maximal passage they share.
+///
+/// Seeds are shingles both documents hold; seeds on one diagonal form runs;
+/// runs that follow each other in both texts within `max_gap` tokens chain
+/// into one passage (so a dropped sentence or a swapped word does not split
+/// it); each passage is then extended token by token past its outer seeds,
+/// counting tokens that are equal after normalization or nearly equal
+/// (`urged`/`urge`, by normalized Levenshtein) as matches.
+pub fn align_pair(
+    text_a: &str,
+    a: &ShingledDoc,
+    text_b: &str,
+    b: &ShingledDoc,
+    p: &AlignParams,
+) -> Vec<Alignment> {
+    if a.tokens.is_empty() || b.tokens.is_empty() {
+        return Vec::new();
+    }
+    if a.fingerprint == b.fingerprint && a.tokens.len() == b.tokens.len() {
+        let n = a.tokens.len();
+        return vec![Alignment { a: (0, n), b: (0, n), matched: n, similarity: 1.0 }];
+    }
+    let runs = seed_runs(a, b, p.ngram);
+    let chains = chain_runs(runs, p.max_gap, p.ngram);
+    let mut out: Vec<Alignment> = Vec::new();
+    for c in chains {
+        let mut run = c.run;
+        let mut matched = c.matched;
+        matched += extend(text_a, &a.tokens, text_b, &b.tokens, &mut run);
+        let span = (run.a1 - run.a0).max(run.b1 - run.b0);
+        if matched < p.min_tokens || (matched as f64) < p.min_density * span as f64 {
+            continue;
+        }
+        out.push(Alignment {
+            a: (run.a0, run.a1),
+            b: (run.b0, run.b1),
+            matched,
+            similarity: similarity(&a.tokens[run.a0..run.a1], &b.tokens[run.b0..run.b1], matched),
+        });
+    }
+    merge_overlapping(out)
+}
+
+/// Shared seeds, grouped into runs along diagonals.
+fn seed_runs(a: &ShingledDoc, b: &ShingledDoc, n: usize) -> Vec<Run> {
+    let (sa, sb) = (&a.seeds, &b.seeds);
+    let mut hits: Vec<(i64, u32, u32)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < sa.len() && j < sb.len() {
+        let (ha, hb) = (sa[i].0, sb[j].0);
+        if ha < hb {
+            i += 1;
+        } else if hb < ha {
+            j += 1;
+        } else {
+            let ie = i + sa[i..].iter().take_while(|s| s.0 == ha).count();
+            let je = j + sb[j..].iter().take_while(|s| s.0 == ha).count();
+            if (ie - i) * (je - j) <= MAX_SEED_FANOUT {
+                for &(_, pa) in &sa[i..ie] {
+                    for &(_, pb) in &sb[j..je] {
+                        hits.push((pa as i64 - pb as i64, pa, pb));
+                    }
+                }
+            }
+            i = ie;
+            j = je;
+        }
+    }
+    hits.sort_unstable();
+    let (na, nb) = (a.tokens.len(), b.tokens.len());
+    let mut runs: Vec<Run> = Vec::new();
+    let mut last_diag = i64::MIN;
+    for (diag, pa, pb) in hits {
+        let (pa, pb) = (pa as usize, pb as usize);
+        let (ea, eb) = ((pa + n).min(na), (pb + n).min(nb));
+        if let Some(r) = runs.last_mut() {
+            if diag == last_diag && pa <= r.a1 {
+                r.a1 = r.a1.max(ea);
+                r.b1 = r.b1.max(eb);
+                continue;
+            }
+        }
+        runs.push(Run { a0: pa, a1: ea, b0: pb, b1: eb });
+        last_diag = diag;
+    }
+    runs.sort_unstable_by_key(|r| (r.a0, r.b0, r.a1, r.b1));
+    runs
+}
+
+/// Chain runs that follow each other in both texts into passages.
+fn chain_runs(runs: Vec<Run>, max_gap: usize, n: usize) -> Vec<Chain> {
+    let mut open: Vec<Chain> = Vec::new();
+    let mut done: Vec<Chain> = Vec::new();
+    let (gap, overlap) = (max_gap as i64, n as i64);
+    for r in runs {
+        // Close chains that can no longer be continued.
+        let mut k = 0;
+        while k < open.len() {
+            if open[k].run.a1 + max_gap < r.a0 {
+                done.push(open.swap_remove(k));
+            } else {
+                k += 1;
+            }
+        }
+        let mut best: Option<(i64, usize)> = None;
+        for (ci, c) in open.iter().enumerate() {
+            let ga = r.a0 as i64 - c.run.a1 as i64;
+            let gb = r.b0 as i64 - c.run.b1 as i64;
+            let fits = ga >= -overlap
+                && gb >= -overlap
+                && ga <= gap
+                && gb <= gap
+                && r.a1 > c.run.a1
+                && r.b1 > c.run.b1;
+            if fits {
+                let cost = ga.max(gb);
+                if best.is_none_or(|(bc, _)| cost < bc) {
+                    best = Some((cost, ci));
+                }
+            }
+        }
+        match best {
+            Some((_, ci)) => {
+                let c = &mut open[ci];
+                c.matched += r.a1 - r.a0.max(c.run.a1);
+                c.run.a1 = r.a1;
+                c.run.b1 = c.run.b1.max(r.b1);
+            }
+            None => open.push(Chain { run: r, matched: r.a1 - r.a0 }),
+        }
+    }
+    done.extend(open);
+    done.sort_unstable_by_key(|c| (c.run.a0, c.run.b0));
+    done
+}
+
+/// Do two tokens match, exactly after normalization or nearly?
+fn tokens_match(ta: &str, a: &Token, tb: &str, b: &Token) -> bool {
+    if a.hash == b.hash {
+        return true;
+    }
+    let (la, lb) = ((a.end - a.start) as usize, (b.end - b.start) as usize);
+    if la < 4 || lb < 4 {
+        return false;
+    }
+    let na = normalized(ta, a.start as usize, a.end as usize);
+    let nb = normalized(tb, b.start as usize, b.end as usize);
+    strsim::normalized_levenshtein(&na, &nb) >= 0.8
+}
+
+/// Extend a passage past its outer seeds in both directions, X-drop style:
+/// +1 for a matching token pair, -1 for a mismatch, stop when the score
+/// falls 3 below its best. Returns the number of matched tokens added.
+fn extend(ta: &str, a: &[Token], tb: &str, b: &[Token], run: &mut Run) -> usize {
+    const X: i64 = 3;
+    let mut added = 0;
+    // Leftwards.
+    let (mut score, mut best, mut best_i, mut best_m, mut m) = (0i64, 0i64, 0usize, 0usize, 0usize);
+    let mut i = 1;
+    while i <= run.a0 && i <= run.b0 {
+        if tokens_match(ta, &a[run.a0 - i], tb, &b[run.b0 - i]) {
+            score += 1;
+            m += 1;
+        } else {
+            score -= 1;
+        }
+        if score > best {
+            (best, best_i, best_m) = (score, i, m);
+        }
+        if score < best - X {
+            break;
+        }
+        i += 1;
+    }
+    run.a0 -= best_i;
+    run.b0 -= best_i;
+    added += best_m;
+    // Rightwards.
+    let (mut score, mut best, mut best_i, mut best_m, mut m) = (0i64, 0i64, 0usize, 0usize, 0usize);
+    let mut i = 0;
+    while run.a1 + i < a.len() && run.b1 + i < b.len() {
+        if tokens_match(ta, &a[run.a1 + i], tb, &b[run.b1 + i]) {
+            score += 1;
+            m += 1;
+        } else {
+            score -= 1;
+        }
+        if score > best {
+            (best, best_i, best_m) = (score, i + 1, m);
+        }
+        if score < best - X {
+            break;
+        }
+        i += 1;
+    }
+    run.a1 += best_i;
+    run.b1 += best_i;
+    added + best_m
+}
+
+/// Token-level similarity: 1 - edit distance / longer length. Spans too
+/// long for a quadratic edit distance fall back to the matched share.
+fn similarity(a: &[Token], b: &[Token], matched: usize) -> f64 {
+    let longer = a.len().max(b.len());
+    if longer == 0 {
+        return 0.0;
+    }
+    if a.len().saturating_mul(b.len()) > 4_000_000 {
+        return (matched as f64 / longer as f64).min(1.0);
+    }
+    let ha: Vec<u64> = a.iter().map(|t| t.hash).collect();
+    let hb: Vec<u64> = b.iter().map(|t| t.hash).collect();
+    let d = strsim::generic_levenshtein(&ha, &hb);
+    1.0 - d as f64 / longer as f64
+}
+
+/// Merge passages that overlap in both texts (extension can make
+/// neighbours meet).
+fn merge_overlapping(mut v: Vec<Alignment>) -> Vec<Alignment> {
+    v.sort_unstable_by_key(|x| (x.a.0, x.b.0));
+    let mut out: Vec<Alignment> = Vec::new();
+    for x in v {
+        if let Some(last) = out.last_mut() {
+            if x.a.0 < last.a.1 && x.b.0 < last.b.1 && x.b.1 > last.b.0 {
+                last.a.1 = last.a.1.max(x.a.1);
+                last.b.0 = last.b.0.min(x.b.0);
+                last.b.1 = last.b.1.max(x.b.1);
+                last.matched = last.matched.max(x.matched);
+                last.similarity = last.similarity.max(x.similarity);
+                continue;
+            }
+        }
+        out.push(x);
+    }
+    out
+}

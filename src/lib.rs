@@ -1,16 +1,73 @@
-//! wiretrace: find reused text across news outlets and name where it came from.
+//! wiretrace finds reused text across news outlets and names where it came
+//! from.
+//!
+//! Give it articles (a folder of `.txt` files, JSON Lines, an optional
+//! manifest of outlet and date) and it reports the *passages* one document
+//! shares with another, with byte spans in both, groups them into
+//! *clusters* of the same reused text, names the likely original of each
+//! cluster (*provenance*) and audits who is credited for shared quotations.
+//!
+//! # The pipeline
+//!
+//! Data flows one way, one module a stage:
+//!
+//! | stage | module | in → out |
+//! |---|---|---|
+//! | read | `corpus` | paths → [`Corpus`] of [`Document`]s + [`Skipped`] |
+//! | tokenize | `text` | text → [`Token`]s (normalized hash + byte offsets) |
+//! | shingle | `shingle` | tokens → token 5-gram hashes, document frequency |
+//! | sign | `minhash` | windows of shingles → MinHash signatures |
+//! | candidates | `lsh` | signatures → band keys → candidate document pairs |
+//! | align | `align` | a candidate pair → [`Alignment`]s → [`Passage`]s |
+//! | cluster | `cluster` | passages → [`Cluster`]s (union-find) |
+//! | provenance | `provenance`, `quotes` | clusters → [`Provenance`]; texts → [`QuoteGroup`]s |
+//! | report | `report` | [`Report`] → text or JSON |
+//!
+//! # Example
+//!
+//! ```
+//! use wiretrace::{scan, Corpus, Document, Settings};
+//!
+//! let story = "The Haqqani commander, speaking on condition of anonymity, viewed \
+//!     her efforts with scepticism. This is not the first time the U.S. has \
+//!     approached us for peace talks, he said by telephone from an undisclosed \
+//!     location in Afghanistan.";
+//! let reprint = format!("Editor's note. {}", story.replace("U.S.", "US")
+//!     .replace("scepticism", "skepticism"));
+//! let corpus = Corpus {
+//!     documents: vec![Document::new("wire", story), Document::new("reprint", reprint)],
+//!     skipped: vec![],
+//! };
+//! let report = scan(corpus, &Settings::default()).unwrap();
+//! assert_eq!(report.passages.len(), 1);
+//! let p = &report.passages[0];
+//! let reprint_doc = &report.documents[p.b.doc];
+//! assert!(reprint_doc.text[p.b.start..p.b.end].starts_with("The Haqqani commander"));
+//! ```
 #![deny(missing_docs)]
 
 mod align;
 mod cluster;
 mod corpus;
 mod error;
+mod lsh;
+mod minhash;
 mod provenance;
 mod quotes;
+mod report;
+mod scan;
+mod shingle;
+mod text;
 
-pub use align::{Passage, Witness};
-pub use cluster::Cluster;
+pub use align::{align_pair, AlignParams, Alignment, Passage, Witness};
+pub use cluster::{cluster_passages, Cluster};
 pub use corpus::{read_corpus, Corpus, Document, ReadOptions, Skipped};
 pub use error::{Error, Result};
+pub use lsh::{candidate_pairs, Banding, BucketStats};
+pub use minhash::{estimate_jaccard, signature, MAX_PERM};
 pub use provenance::{attribute, Provenance};
 pub use quotes::{audit_quotes, QuoteGroup, QuoteOccurrence};
+pub use report::{write_json, write_text};
+pub use scan::{scan, Report, ScanStats, Settings};
+pub use shingle::{mix64, shingle_hashes, DfSketch, ShingledDoc};
+pub use text::{normalized, tokenize, tokens, Token};

@@ -1,1 +1,174 @@
-fn main() {}
+//! The `wiretrace` command line: parses flags and calls the library.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use wiretrace::{read_corpus, scan, write_json, write_text, ReadOptions, Report, Settings};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  clean run: every input was read
+  1  the run failed (for example the report could not be written)
+  2  usage error, or a path given on the command line does not exist
+  3  the run completed, but some inputs were skipped (listed in the report)";
+
+/// Find reused text across news outlets and name where it came from.
+#[derive(Parser, Debug)]
+#[command(name = "wiretrace", version, about, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Find passages that documents share, cluster them, name their origin.
+    #[command(after_help = EXIT_CODES)]
+    Scan {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+        #[command(flatten)]
+        tuning: TuningArgs,
+        /// Only compare documents of different outlets.
+        #[arg(long)]
+        cross_outlet: bool,
+    },
+    /// Audit quotations shared by several documents: speakers and credits.
+    #[command(after_help = EXIT_CODES)]
+    Quotes {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct InputArgs {
+    /// Files and folders to read: .txt files, .jsonl files (one article per
+    /// line: id, text, optional outlet, published, url, title).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// CSV of file,outlet,published,url for .txt inputs (a manifest.csv
+    /// inside a scanned folder is used automatically).
+    #[arg(long)]
+    manifest: Option<PathBuf>,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    max_file_bytes: u64,
+    /// Worker threads (default: one per core). Output does not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(clap::Args, Debug)]
+struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+struct TuningArgs {
+    /// Shingle size in tokens.
+    #[arg(long, default_value_t = 5)]
+    ngram: usize,
+    /// Minimum passage length, in tokens shared by both texts.
+    #[arg(long, default_value_t = 15)]
+    min_tokens: usize,
+    /// Largest gap, in tokens, bridged inside one passage.
+    #[arg(long, default_value_t = 50)]
+    max_gap: usize,
+    /// Shingles in more documents than this do not seed passages
+    /// (default: the larger of 20 and 0.5% of the documents).
+    #[arg(long)]
+    max_df: Option<usize>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("wiretrace: {e:#}");
+            match e.downcast_ref::<wiretrace::Error>() {
+                Some(wiretrace::Error::Input { .. }) | Some(wiretrace::Error::Settings(_)) => ExitCode::from(2),
+                _ => ExitCode::from(1),
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Scan { input, output, tuning, cross_outlet } => {
+            let mut settings = Settings::default();
+            settings.ngram = tuning.ngram;
+            settings.align.ngram = tuning.ngram;
+            settings.align.min_tokens = tuning.min_tokens;
+            settings.align.max_gap = tuning.max_gap;
+            settings.max_df = tuning.max_df;
+            settings.cross_outlet_only = cross_outlet;
+            let report = read_and_scan(&input, &settings)?;
+            emit(&report, &output)
+        }
+        Command::Quotes { input, output } => {
+            let mut settings = Settings::default();
+            settings.provenance = false;
+            let mut report = read_and_scan(&input, &settings)?;
+            report.passages.clear();
+            report.clusters.clear();
+            emit(&report, &output)
+        }
+    }
+}
+
+fn read_and_scan(input: &InputArgs, settings: &Settings) -> Result<Report> {
+    if let Some(n) = input.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .context("setting up worker threads")?;
+    }
+    let options = ReadOptions {
+        manifest: input.manifest.clone(),
+        max_file_bytes: input.max_file_bytes,
+        ..ReadOptions::default()
+    };
+    let corpus = read_corpus(&input.paths, &options)?;
+    for s in &corpus.skipped {
+        eprintln!("wiretrace: skipped {}: {}", s.path, s.reason);
+    }
+    Ok(scan(corpus, settings)?)
+}
+
+fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
+    let mut buf: Vec<u8> = Vec::new();
+    match output.format {
+        Format::Text => write_text(report, &mut buf)?,
+        Format::Json => write_json(report, &mut buf)?,
+    }
+    match &output.out {
+        Some(path) => std::fs::write(path, &buf).with_context(|| format!("writing {}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&buf).context("writing to standard output")?;
+            stdout.flush().context("writing to standard output")?;
+        }
+    }
+    Ok(if report.skipped.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}

@@ -1,0 +1,156 @@
+//! Stage 3c: banded locality-sensitive hashing over MinHash signatures.
+//!
+//! A signature of `bands × rows` values is cut into bands; two signatures
+//! become a candidate pair when all `rows` values of at least one band are
+//! equal. For two sets of Jaccard similarity J the chance of that is the
+//! S-curve
+//!
+//! ```text
+//! P(candidate | J) = 1 - (1 - J^rows)^bands
+//! ```
+//!
+//! which rises steeply around `J ≈ (1/bands)^(1/rows)`. Buckets are found by
+//! sorting `(band key, owner)` pairs, not with a hash map: one radix-friendly
+//! sort over a flat vector is faster and keeps the output deterministic.
+
+use rayon::prelude::*;
+
+use crate::shingle::mix64;
+
+/// How signatures are cut into bands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Banding {
+    /// Number of bands.
+    pub bands: usize,
+    /// Values per band.
+    pub rows: usize,
+}
+
+impl Banding {
+    /// Signature length this banding needs: `bands * rows`.
+    pub fn len(&self) -> usize {
+        self.bands * self.rows
+    }
+
+    /// True if the banding has no bands.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Probability that a pair with Jaccard similarity `j` becomes a candidate.
+    pub fn probability(&self, j: f64) -> f64 {
+        1.0 - (1.0 - j.powi(self.rows as i32)).powi(self.bands as i32)
+    }
+
+    /// The similarity where the S-curve is steepest, about `(1/b)^(1/r)`.
+    pub fn threshold(&self) -> f64 {
+        (1.0 / self.bands as f64).powf(1.0 / self.rows as f64)
+    }
+
+    /// The banding with `bands * rows <= k` whose S-curve threshold is
+    /// closest to `t` (false negatives weigh more than false positives, so
+    /// ties go to the lower threshold).
+    pub fn for_threshold(k: usize, t: f64) -> Banding {
+        let mut best = Banding { bands: k.max(1), rows: 1 };
+        let mut best_err = f64::MAX;
+        for rows in 1..=k.max(1) {
+            let bands = k / rows;
+            if bands == 0 {
+                break;
+            }
+            let b = Banding { bands, rows };
+            let err = (b.threshold() - t).abs();
+            if err < best_err - 1e-12 {
+                best = b;
+                best_err = err;
+            }
+        }
+        best
+    }
+
+    /// Append the band keys of `sig` (one per band; the band number is
+    /// mixed in, so equal values in different bands never collide).
+    pub fn keys(&self, sig: &[u64], out: &mut Vec<u64>) {
+        for (b, chunk) in sig.chunks_exact(self.rows.max(1)).take(self.bands).enumerate() {
+            let mut h = mix64(b as u64 ^ 0xB0A7_DEED);
+            for &v in chunk {
+                h = mix64(h ^ v);
+            }
+            out.push(h);
+        }
+    }
+}
+
+/// What the bucketing saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BucketStats {
+    /// Buckets holding two or more owners.
+    pub shared_buckets: usize,
+    /// Buckets skipped because more than `max_bucket` owners shared them.
+    pub oversized_buckets: usize,
+}
+
+/// Candidate owner pairs `(a, b)`, `a < b`, sorted and without repeats,
+/// from `(band key, owner)` entries. A bucket with more than `max_bucket`
+/// distinct owners is text common to too many documents to be evidence of
+/// reuse (boilerplate) and is skipped.
+pub fn candidate_pairs(mut entries: Vec<(u64, u32)>, max_bucket: usize) -> (Vec<(u32, u32)>, BucketStats) {
+    entries.par_sort_unstable();
+    entries.dedup();
+    let mut stats = BucketStats::default();
+    let mut pairs: Vec<u64> = Vec::new();
+    let mut i = 0;
+    while i < entries.len() {
+        let key = entries[i].0;
+        let mut j = i + 1;
+        while j < entries.len() && entries[j].0 == key {
+            j += 1;
+        }
+        let owners = &entries[i..j];
+        if owners.len() > 1 {
+            stats.shared_buckets += 1;
+            if owners.len() > max_bucket {
+                stats.oversized_buckets += 1;
+            } else {
+                for (x, &(_, a)) in owners.iter().enumerate() {
+                    for &(_, b) in &owners[x + 1..] {
+                        pairs.push((a as u64) << 32 | b as u64);
+                    }
+                }
+            }
+        }
+        i = j;
+    }
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    let pairs = pairs.into_iter().map(|p| ((p >> 32) as u32, p as u32)).collect();
+    (pairs, stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s_curve() {
+        let b = Banding { bands: 16, rows: 2 };
+        assert!((b.threshold() - 0.25).abs() < 1e-9);
+        assert!(b.probability(0.5) > 0.98);
+        assert!(b.probability(0.05) < 0.05);
+        let d = Banding::for_threshold(128, 0.5);
+        assert!((d.threshold() - 0.5).abs() < 0.1, "{d:?}");
+        assert!(d.len() <= 128);
+    }
+
+    #[test]
+    fn buckets_make_pairs() {
+        let entries = vec![(7, 2), (7, 0), (9, 1), (7, 2), (9, 3), (5, 4)];
+        let (pairs, stats) = candidate_pairs(entries, 10);
+        assert_eq!(pairs, vec![(0, 2), (1, 3)]);
+        assert_eq!(stats.shared_buckets, 2);
+        let entries = vec![(7, 0), (7, 1), (7, 2)];
+        let (pairs, stats) = candidate_pairs(entries, 2);
+        assert!(pairs.is_empty());
+        assert_eq!(stats.oversized_buckets, 1);
+    }
+}

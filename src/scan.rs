@@ -1,0 +1,295 @@
+//! The end-to-end scan: corpus in, report out. Each step calls one stage.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::align::{align_pair, AlignParams, Alignment, Passage, Witness};
+use crate::cluster::{cluster_passages, Cluster};
+use crate::corpus::{Corpus, Document, Skipped};
+use crate::error::{Error, Result};
+use crate::lsh::{candidate_pairs, Banding};
+use crate::minhash::{signature, MAX_PERM};
+use crate::provenance::attribute;
+use crate::quotes::{audit_quotes, QuoteGroup};
+use crate::shingle::{DfSketch, ShingledDoc};
+
+/// Settings of a scan. `Settings::default()` is what the command line uses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Shingle size in tokens.
+    pub ngram: usize,
+    /// Shingles per MinHash window. A reused passage is found when it
+    /// shares enough of one window; windows overlap by half.
+    pub window: usize,
+    /// LSH banding of the window signatures (signature length = bands × rows).
+    ///
+    /// The default, 16 bands of 2 rows (K = 32), puts the S-curve's
+    /// threshold at J ≈ 0.25: a window pair of Jaccard 0.3 becomes a
+    /// candidate with probability 0.78, 0.5 with 0.99, while a pair sharing
+    /// one stock phrase (J ≈ 0.05) does so with probability 0.04. A reused
+    /// passage spans several overlapping windows in each text, so missing
+    /// it needs every window pair to miss.
+    pub banding: Banding,
+    /// Alignment settings (minimum passage length, gap tolerance).
+    pub align: AlignParams,
+    /// Shingles found in more documents than this are too common to seed
+    /// a passage (stock phrases, site boilerplate). `None`: the larger of 20
+    /// and 0.5% of the documents.
+    pub max_df: Option<usize>,
+    /// A band bucket shared by more documents than this is skipped.
+    pub max_bucket: usize,
+    /// Only compare documents whose outlets differ (documents of unknown
+    /// outlet are always compared).
+    pub cross_outlet_only: bool,
+    /// Run the provenance pass on each cluster.
+    pub provenance: bool,
+    /// Run the quote audit.
+    pub quotes: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            ngram: 5,
+            window: 32,
+            banding: Banding { bands: 16, rows: 2 },
+            align: AlignParams::default(),
+            max_df: None,
+            max_bucket: 500,
+            cross_outlet_only: false,
+            provenance: true,
+            quotes: true,
+        }
+    }
+}
+
+impl Settings {
+    fn check(&self) -> Result<()> {
+        let bad = |m: &str| Err(Error::Settings(m.to_string()));
+        if self.ngram == 0 || self.ngram > 64 {
+            return bad("ngram must be 1..=64");
+        }
+        if self.window < 2 {
+            return bad("window must be at least 2 shingles");
+        }
+        if self.banding.is_empty() || self.banding.len() > MAX_PERM {
+            return bad("bands × rows must be 1..=1024");
+        }
+        if self.align.ngram != self.ngram {
+            return bad("align.ngram must equal ngram");
+        }
+        Ok(())
+    }
+
+    /// The document-frequency cut-off in force for a corpus of `n` documents.
+    pub fn max_df_for(&self, n: usize) -> usize {
+        self.max_df.unwrap_or_else(|| 20.max(n / 200))
+    }
+}
+
+/// Counts from a scan, for the curious and for benchmarks.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Tokens in all documents.
+    pub tokens: usize,
+    /// MinHash windows signed.
+    pub windows: usize,
+    /// Document-frequency cut-off used.
+    pub max_df: usize,
+    /// Candidate document pairs aligned.
+    pub candidate_pairs: usize,
+    /// Band buckets skipped as too common.
+    pub oversized_buckets: usize,
+}
+
+/// Everything a scan found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Documents read, in a deterministic order. Witnesses index into it.
+    pub documents: Vec<Document>,
+    /// Inputs not read, with reasons.
+    pub skipped: Vec<Skipped>,
+    /// Reused passages, numbered in order of (a.doc, b.doc, a.start).
+    pub passages: Vec<Passage>,
+    /// Clusters of passages, largest first.
+    pub clusters: Vec<Cluster>,
+    /// Quotations shared by two or more documents.
+    pub quotes: Vec<QuoteGroup>,
+    /// Counts.
+    pub stats: ScanStats,
+}
+
+/// Find reused passages in `corpus`, cluster them, and attribute them.
+pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
+    settings.check()?;
+    let Corpus { documents, skipped } = corpus;
+    let mut stats = ScanStats::default();
+
+    // Tokenize and shingle.
+    let mut docs: Vec<ShingledDoc> =
+        documents.par_iter().map(|d| ShingledDoc::new(&d.text, settings.ngram)).collect();
+    stats.tokens = docs.iter().map(|d| d.tokens.len()).sum();
+
+    // Down-weight shingles common to many documents.
+    let max_df = settings.max_df_for(documents.len());
+    stats.max_df = max_df;
+    let df = document_frequencies(&docs, max_df);
+    docs.par_iter_mut().for_each(|d| match &df {
+        Some(df) => d.set_seeds(|h| df.get(h) as usize <= max_df),
+        None => d.set_seeds(|_| true),
+    });
+
+    // Candidate pairs: windowed MinHash + banded LSH, plus exact duplicates.
+    let (mut pairs, windows, oversized) = lsh_candidates(&docs, settings);
+    stats.windows = windows;
+    stats.oversized_buckets = oversized;
+    pairs.extend(exact_duplicate_pairs(&docs));
+    let mut pairs: Vec<(usize, usize)> = pairs
+        .into_iter()
+        .map(|(x, y)| (x as usize, y as usize))
+        .filter(|&(x, y)| x != y && !(settings.cross_outlet_only && same_outlet(&documents[x], &documents[y])))
+        .map(|(x, y)| if documents[x].id <= documents[y].id { (x, y) } else { (y, x) })
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    stats.candidate_pairs = pairs.len();
+
+    // Align every candidate pair.
+    let found: Vec<(usize, usize, Alignment)> = pairs
+        .par_iter()
+        .flat_map_iter(|&(x, y)| {
+            align_pair(&documents[x].text, &docs[x], &documents[y].text, &docs[y], &settings.align)
+                .into_iter()
+                .map(move |al| (x, y, al))
+        })
+        .collect();
+    let mut passages: Vec<Passage> =
+        found.into_iter().map(|(x, y, al)| to_passage(x, &docs[x], y, &docs[y], &al)).collect();
+    passages.sort_by(|p, q| (p.a.doc, p.b.doc, p.a.start, p.b.start).cmp(&(q.a.doc, q.b.doc, q.a.start, q.b.start)));
+    for (i, p) in passages.iter_mut().enumerate() {
+        p.id = i;
+    }
+
+    // Cluster, then attribute.
+    let mut clusters = cluster_passages(&mut passages);
+    if settings.provenance {
+        clusters.par_iter_mut().for_each(|c| c.provenance = Some(attribute(c, &passages, &documents)));
+    }
+    let quotes = if settings.quotes { audit_quotes(&documents) } else { Vec::new() };
+    Ok(Report { documents, skipped, passages, clusters, quotes, stats })
+}
+
+fn same_outlet(a: &Document, b: &Document) -> bool {
+    matches!((&a.outlet, &b.outlet), (Some(x), Some(y)) if x == y)
+}
+
+/// Document frequencies of shingles, or `None` when the corpus is too
+/// small for any shingle to exceed `max_df`.
+fn document_frequencies(docs: &[ShingledDoc], max_df: usize) -> Option<DfSketch> {
+    if docs.len() <= max_df {
+        return None;
+    }
+    let distinct: Vec<Vec<u64>> = docs.par_iter().map(|d| d.distinct_shingles()).collect();
+    let mut df = DfSketch::default();
+    for d in &distinct {
+        df.add_document(d);
+    }
+    Some(df)
+}
+
+/// Window signatures → band keys → candidate pairs. Returns the pairs,
+/// the number of windows and the number of oversized buckets.
+fn lsh_candidates(docs: &[ShingledDoc], s: &Settings) -> (Vec<(u32, u32)>, usize, usize) {
+    let per_doc: Vec<(Vec<(u64, u32)>, usize)> = docs
+        .par_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let kept: Vec<u64> = {
+                let mut by_pos: Vec<(u32, u64)> = d.seeds.iter().map(|&(h, p)| (p, h)).collect();
+                by_pos.sort_unstable();
+                by_pos.into_iter().map(|(_, h)| h).collect()
+            };
+            let mut entries = Vec::new();
+            let mut sig = Vec::with_capacity(s.banding.len());
+            let mut keys = Vec::with_capacity(s.banding.bands);
+            let mut windows = 0;
+            for (start, end) in windows_of(kept.len(), s.window) {
+                if signature(kept[start..end].iter().copied(), s.banding.len(), &mut sig) {
+                    keys.clear();
+                    s.banding.keys(&sig, &mut keys);
+                    entries.extend(keys.iter().map(|&k| (k, i as u32)));
+                    windows += 1;
+                }
+            }
+            (entries, windows)
+        })
+        .collect();
+    let windows = per_doc.iter().map(|x| x.1).sum();
+    let entries: Vec<(u64, u32)> = per_doc.into_iter().flat_map(|x| x.0).collect();
+    let (pairs, bstats) = candidate_pairs(entries, s.max_bucket);
+    (pairs, windows, bstats.oversized_buckets)
+}
+
+/// Windows of `w` items overlapping by half over `0..n`; the last window
+/// ends at `n`. One window when `n <= w`, none when `n == 0`.
+fn windows_of(n: usize, w: usize) -> impl Iterator<Item = (usize, usize)> {
+    let stride = (w / 2).max(1);
+    let last = n.saturating_sub(w);
+    let count = if n == 0 { 0 } else if n <= w { 1 } else { last.div_ceil(stride) + 1 };
+    (0..count).map(move |k| {
+        let start = (k * stride).min(last);
+        (start, (start + w).min(n))
+    })
+}
+
+/// Pairs of documents whose normalized token sequences are identical: each
+/// duplicate is paired with the first of its group.
+fn exact_duplicate_pairs(docs: &[ShingledDoc]) -> Vec<(u32, u32)> {
+    let mut fp: Vec<(u64, usize, u32)> = docs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !d.tokens.is_empty())
+        .map(|(i, d)| (d.fingerprint, d.tokens.len(), i as u32))
+        .collect();
+    fp.sort_unstable();
+    let mut out = Vec::new();
+    let mut first = 0;
+    for i in 1..fp.len() {
+        if (fp[i].0, fp[i].1) == (fp[first].0, fp[first].1) {
+            out.push((fp[first].2, fp[i].2));
+        } else {
+            first = i;
+        }
+    }
+    out
+}
+
+fn to_passage(x: usize, dx: &ShingledDoc, y: usize, dy: &ShingledDoc, al: &Alignment) -> Passage {
+    let span = |d: &ShingledDoc, doc: usize, (s, e): (usize, usize)| Witness {
+        doc,
+        start: d.tokens[s].start as usize,
+        end: d.tokens[e - 1].end as usize,
+    };
+    Passage {
+        id: 0,
+        cluster: 0,
+        similarity: (al.similarity * 1000.0).round() / 1000.0,
+        tokens: al.matched,
+        a: span(dx, x, al.a),
+        b: span(dy, y, al.b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_cover_everything() {
+        assert_eq!(windows_of(0, 32).count(), 0);
+        assert_eq!(windows_of(10, 32).collect::<Vec<_>>(), vec![(0, 10)]);
+        assert_eq!(windows_of(32, 32).collect::<Vec<_>>(), vec![(0, 32)]);
+        assert_eq!(windows_of(40, 32).collect::<Vec<_>>(), vec![(0, 32), (8, 40)]);
+        assert_eq!(windows_of(64, 32).collect::<Vec<_>>(), vec![(0, 32), (16, 48), (32, 64)]);
+    }
+}

@@ -1,0 +1,156 @@
+//! Stage 3: token n-grams ("shingles") hashed to 64 bits.
+//!
+//! A shingle hash is combined from the n token hashes already computed by
+//! [`crate::tokenize`]; strings are never hashed twice.
+
+use crate::text::Token;
+
+/// The hash of the shingle starting at each token position.
+///
+/// `out[i]` covers `tokens[i..i + n]`; `out` has `tokens.len() - n + 1`
+/// entries, or one entry covering every token when the text has fewer
+/// than `n` tokens (and none when it has no token).
+pub fn shingle_hashes(tokens: &[Token], n: usize, out: &mut Vec<u64>) {
+    out.clear();
+    let n = n.max(1);
+    if tokens.is_empty() {
+        return;
+    }
+    if tokens.len() < n {
+        out.push(combine(tokens.iter().map(|t| t.hash)));
+        return;
+    }
+    out.reserve(tokens.len() - n + 1);
+    for w in tokens.windows(n) {
+        out.push(combine(w.iter().map(|t| t.hash)));
+    }
+}
+
+/// Combine token hashes into one order-sensitive shingle hash.
+#[inline]
+fn combine(hashes: impl Iterator<Item = u64>) -> u64 {
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+    for t in hashes {
+        h = (h.rotate_left(27) ^ t).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+    }
+    mix64(h)
+}
+
+/// A 64-bit finalizer (the one from SplitMix64): every input bit flips
+/// about half the output bits.
+#[inline]
+pub fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::tokens;
+
+    fn sh(text: &str, n: usize) -> Vec<u64> {
+        let mut v = Vec::new();
+        shingle_hashes(&tokens(text), n, &mut v);
+        v
+    }
+
+    #[test]
+    fn counts_and_order() {
+        assert_eq!(sh("a b c d e f", 5).len(), 2);
+        assert_eq!(sh("a b", 5).len(), 1);
+        assert!(sh("", 5).is_empty());
+        assert_ne!(sh("a b c", 3), sh("c b a", 3));
+        assert_eq!(sh("The U.S. said", 3), sh("the US said", 3));
+    }
+}
+
+/// A document ready for candidate search and alignment: its tokens, the
+/// hash of the shingle at every token position, and the alignment seeds.
+#[derive(Debug, Clone, Default)]
+pub struct ShingledDoc {
+    /// Tokens with byte offsets into the original text.
+    pub tokens: Vec<crate::text::Token>,
+    /// `shingles[i]` is the hash of `tokens[i..i + n]`.
+    pub shingles: Vec<u64>,
+    /// `(shingle hash, token position)` of the shingles that are not too
+    /// common in the corpus, sorted: the seeds alignment starts from.
+    pub seeds: Vec<(u64, u32)>,
+    /// Hash of the whole normalized token sequence: equal for exact
+    /// duplicates (modulo case, punctuation and spelling).
+    pub fingerprint: u64,
+}
+
+impl ShingledDoc {
+    /// Tokenize and shingle `text` (seeds are left empty; see
+    /// [`ShingledDoc::set_seeds`]).
+    pub fn new(text: &str, n: usize) -> Self {
+        let tokens = crate::text::tokens(text);
+        let mut shingles = Vec::new();
+        shingle_hashes(&tokens, n, &mut shingles);
+        let fingerprint = combine(tokens.iter().map(|t| t.hash));
+        ShingledDoc { tokens, shingles, seeds: Vec::new(), fingerprint }
+    }
+
+    /// The distinct shingle hashes, sorted.
+    pub fn distinct_shingles(&self) -> Vec<u64> {
+        let mut v = self.shingles.clone();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Keep as seeds the shingles for which `keep(hash)` holds.
+    pub fn set_seeds(&mut self, keep: impl Fn(u64) -> bool) {
+        self.seeds = self
+            .shingles
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| keep(**h))
+            .map(|(i, &h)| (h, i as u32))
+            .collect();
+        self.seeds.sort_unstable();
+    }
+}
+
+/// Approximate document frequency of shingles: a count-min sketch of
+/// saturating 16-bit counters (two rows of 2^22). Counts can only be
+/// overestimated, and only by hash collisions.
+#[derive(Debug, Clone)]
+pub struct DfSketch {
+    rows: [Vec<u16>; 2],
+}
+
+const DF_BITS: u32 = 22;
+
+impl Default for DfSketch {
+    fn default() -> Self {
+        DfSketch { rows: [vec![0; 1 << DF_BITS], vec![0; 1 << DF_BITS]] }
+    }
+}
+
+impl DfSketch {
+    #[inline]
+    fn slots(h: u64) -> [usize; 2] {
+        let mask = (1u64 << DF_BITS) - 1;
+        [(h & mask) as usize, ((h >> 32) & mask) as usize]
+    }
+
+    /// Count one document's distinct shingles (each hash once per document).
+    pub fn add_document(&mut self, distinct: &[u64]) {
+        for &h in distinct {
+            for (row, slot) in Self::slots(h).into_iter().enumerate() {
+                let c = &mut self.rows[row][slot];
+                *c = c.saturating_add(1);
+            }
+        }
+    }
+
+    /// Number of documents holding `h` (an upper bound).
+    #[inline]
+    pub fn get(&self, h: u64) -> u32 {
+        let [s0, s1] = Self::slots(h);
+        self.rows[0][s0].min(self.rows[1][s1]) as u32
+    }
+}

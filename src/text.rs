@@ -1,0 +1,305 @@
+//! Stage 2: tokenize a document into normalized, hashed tokens that keep
+//! their byte offsets into the original text.
+//!
+//! Normalization exists for matching only; every report span is cut from the
+//! original text with the offsets kept here.
+//!
+//! What counts as a token:
+//! - a run of letters and digits; an apostrophe (`'` or `’`) inside a word
+//!   joins (`Pakistan’s` = `Pakistan's` = `pakistans`);
+//! - a dot joins short pieces into one abbreviation (`U.S.` = `US` = `us`,
+//!   `U.N.`), and digit groups join (`2,700` = `2700`);
+//! - hyphens and dashes separate (`U.S.-led` = `US led`, `al-Qaeda` = `al Qaeda`);
+//! - in scripts written without spaces (Chinese, Japanese kana, Thai, Lao,
+//!   Khmer, Myanmar) every character is a token, so shingles become character
+//!   n-grams there.
+//!
+//! Each word is lowercased and British spellings are folded onto American
+//! ones by suffix rules (`-ise`→`-ize`, `-isation`→`-ization`, `-our`→`-or`,
+//! `-tre`→`-ter`, `-elled`→`-eled`, `sceptic`→`skeptic`, a few whole words).
+//! The folding may merge two different words; that only costs a little
+//! precision on single tokens, never a byte offset.
+
+use xxhash_rust::xxh3::xxh3_64;
+
+/// One token: where it is in the original text and the hash of its
+/// normalized form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    /// Byte offset of the token's first byte in the original text.
+    pub start: u32,
+    /// Byte offset one past its last byte.
+    pub end: u32,
+    /// xxh3 hash of the normalized token.
+    pub hash: u64,
+}
+
+/// Tokenize `text` into `out` (cleared first).
+///
+/// Texts over 4 GiB are cut at 4 GiB (offsets are `u32`).
+pub fn tokenize(text: &str, out: &mut Vec<Token>) {
+    out.clear();
+    let mut norm = String::with_capacity(32);
+    let bytes = text.as_bytes();
+    let limit = bytes.len().min(u32::MAX as usize);
+    let mut i = 0;
+    while i < limit {
+        let (c, len) = char_at(text, i);
+        if !is_word_char(c) {
+            i += len;
+            continue;
+        }
+        if is_unspaced_script(c) {
+            norm.clear();
+            norm.extend(c.to_lowercase());
+            push(out, i, i + len, &norm);
+            i += len;
+            continue;
+        }
+        let start = i;
+        let end = scan_word(text, i, limit, &mut norm);
+        fold_spelling(&mut norm);
+        push(out, start, end, &norm);
+        i = end;
+    }
+}
+
+/// Tokenize `text` into a new vector.
+pub fn tokens(text: &str) -> Vec<Token> {
+    let mut v = Vec::new();
+    tokenize(text, &mut v);
+    v
+}
+
+/// The normalized form of the token at `text[start..end]`, as hashed.
+pub fn normalized(text: &str, start: usize, end: usize) -> String {
+    let mut norm = String::new();
+    let Some(piece) = text.get(start..end) else {
+        return norm;
+    };
+    let mut t = Vec::new();
+    tokenize(piece, &mut t);
+    if let Some(first) = t.first() {
+        if let Some(c) = piece.chars().next() {
+            if is_unspaced_script(c) {
+                norm.extend(c.to_lowercase());
+                return norm;
+            }
+        }
+        scan_word(piece, first.start as usize, piece.len(), &mut norm);
+        fold_spelling(&mut norm);
+    }
+    norm
+}
+
+fn push(out: &mut Vec<Token>, start: usize, end: usize, norm: &str) {
+    out.push(Token {
+        start: start as u32,
+        end: end as u32,
+        hash: xxh3_64(norm.as_bytes()),
+    });
+}
+
+/// Read one word starting at `i`; write its lowercased form (joiners
+/// removed) into `norm`; return the byte offset one past its last character.
+fn scan_word(text: &str, mut i: usize, limit: usize, norm: &mut String) -> usize {
+    norm.clear();
+    let mut end = i;
+    let mut piece_len = 0usize; // characters since the last joiner
+    let mut last_was_digit = false;
+    while i < limit {
+        let (c, len) = char_at(text, i);
+        if is_word_char(c) && !is_unspaced_script(c) {
+            if c.is_ascii() {
+                norm.push(c.to_ascii_lowercase());
+            } else {
+                norm.extend(c.to_lowercase());
+            }
+            piece_len += 1;
+            last_was_digit = c.is_ascii_digit();
+            i += len;
+            end = i;
+            continue;
+        }
+        if i + len >= limit {
+            break;
+        }
+        let (next, _) = char_at(text, i + len);
+        let joins = match c {
+            '\'' | '’' | '\u{200c}' | '\u{200d}' => is_word_char(next),
+            '.' => is_word_char(next) && piece_len <= 3,
+            ',' => last_was_digit && next.is_ascii_digit(),
+            _ => false,
+        };
+        if !joins || is_unspaced_script(next) {
+            break;
+        }
+        piece_len = 0;
+        i += len;
+    }
+    end
+}
+
+fn char_at(text: &str, i: usize) -> (char, usize) {
+    let b = text.as_bytes()[i];
+    if b < 0x80 {
+        return (b as char, 1);
+    }
+    match text.get(i..).and_then(|s| s.chars().next()) {
+        Some(c) => (c, c.len_utf8()),
+        None => (' ', 1),
+    }
+}
+
+/// Letters, digits and combining marks belong to words.
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    c.is_alphanumeric() || is_combining_mark(c)
+}
+
+fn is_combining_mark(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F | 0x0483..=0x0489 | 0x0591..=0x05C7 | 0x0610..=0x061A
+        | 0x064B..=0x065F | 0x0670 | 0x06D6..=0x06ED | 0x0900..=0x0903
+        | 0x093A..=0x094F | 0x0E31..=0x0E3A | 0x0E47..=0x0E4E | 0x3099..=0x309A)
+}
+
+/// Scripts written without spaces between words.
+fn is_unspaced_script(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF        // Thai, Lao
+        | 0x1000..=0x109F      // Myanmar
+        | 0x1780..=0x17FF      // Khmer
+        | 0x3040..=0x30FF      // Hiragana, Katakana
+        | 0x3400..=0x4DBF      // CJK extension A
+        | 0x4E00..=0x9FFF      // CJK unified ideographs
+        | 0xF900..=0xFAFF      // CJK compatibility ideographs
+        | 0x20000..=0x3134F) // CJK extensions B..G
+}
+
+/// Fold British spellings onto American ones (ASCII words of 5+ letters).
+fn fold_spelling(w: &mut String) {
+    if w.len() < 5 || !w.is_ascii() {
+        return;
+    }
+    if let Some(to) = whole_word(w) {
+        w.clear();
+        w.push_str(to);
+        return;
+    }
+    if w.starts_with("sceptic") {
+        w.replace_range(0..2, "sk");
+    }
+    for (from, to) in SUFFIXES {
+        if w.len() > from.len() + 1 && w.ends_with(from) {
+            let cut = w.len() - from.len();
+            w.truncate(cut);
+            w.push_str(to);
+            return;
+        }
+    }
+}
+
+/// Suffix rules, longest first within each family.
+const SUFFIXES: &[(&str, &str)] = &[
+    ("isations", "izations"),
+    ("isation", "ization"),
+    ("ising", "izing"),
+    ("ised", "ized"),
+    ("ises", "izes"),
+    ("iser", "izer"),
+    ("ise", "ize"),
+    ("yses", "yzes"),
+    ("ysed", "yzed"),
+    ("yse", "yze"),
+    ("ours", "ors"),
+    ("oured", "ored"),
+    ("ouring", "oring"),
+    ("ourite", "orite"),
+    ("ourable", "orable"),
+    ("our", "or"),
+    ("tres", "ters"),
+    ("tre", "ter"),
+    ("elled", "eled"),
+    ("elling", "eling"),
+    ("eller", "eler"),
+];
+
+fn whole_word(w: &str) -> Option<&'static str> {
+    Some(match w {
+        "defence" => "defense",
+        "offence" => "offense",
+        "licence" => "license",
+        "pretence" => "pretense",
+        "programme" => "program",
+        "programmes" => "programs",
+        "judgement" => "judgment",
+        "ageing" => "aging",
+        "manoeuvre" => "maneuver",
+        "aluminium" => "aluminum",
+        "kerb" => "curb",
+        "tyres" => "tires",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norms(text: &str) -> Vec<String> {
+        tokens(text)
+            .iter()
+            .map(|t| normalized(text, t.start as usize, t.end as usize))
+            .collect()
+    }
+
+    fn hashes(text: &str) -> Vec<u64> {
+        tokens(text).iter().map(|t| t.hash).collect()
+    }
+
+    #[test]
+    fn offsets_point_at_original_words() {
+        let text = "The U.S. Embassy’s “staff” — 2,700 people";
+        let toks = tokens(text);
+        let words: Vec<&str> = toks
+            .iter()
+            .map(|t| &text[t.start as usize..t.end as usize])
+            .collect();
+        assert_eq!(words, ["The", "U.S", "Embassy’s", "staff", "2,700", "people"]);
+    }
+
+    #[test]
+    fn wire_copy_edits_normalize_alike() {
+        assert_eq!(hashes("the U.S. has"), hashes("The US has"));
+        assert_eq!(hashes("Pakistan’s"), hashes("Pakistan's"));
+        assert_eq!(hashes("(the Americans)"), hashes("[the Americans]"));
+        assert_eq!(hashes("stabilise"), hashes("stabilize"));
+        assert_eq!(hashes("scepticism"), hashes("skepticism"));
+        assert_eq!(hashes("colour favourite"), hashes("color favorite"));
+        assert_eq!(hashes("organisation centre"), hashes("organization center"));
+        assert_eq!(hashes("U.S.-led forces"), hashes("US-led forces"));
+        assert_ne!(hashes("militants"), hashes("terrorists"));
+    }
+
+    #[test]
+    fn unspaced_scripts_become_characters() {
+        let n = norms("北京市 今日");
+        assert_eq!(n, ["北", "京", "市", "今", "日"]);
+        let n = norms("پاکستان کی حکومت");
+        assert_eq!(n.len(), 3);
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        for s in ["", ".", "'", "a.", "a'", "1,", "é.", "\u{200c}", "a\u{200c}", "x.北"] {
+            let t = tokens(s);
+            for tok in t {
+                assert!(s.is_char_boundary(tok.start as usize));
+                assert!(s.is_char_boundary(tok.end as usize));
+            }
+        }
+    }
+}
