@@ -45,11 +45,26 @@ pub struct AlignParams {
     pub max_gap: usize,
     /// Shared tokens per token of the passage span, at least (0..1).
     pub min_density: f64,
+    /// Token-level similarity of the two spans, at least (0..1). Formulaic
+    /// text with different facts filled in ("raising 200 mln dlrs through
+    /// an offering of debentures due 2017") stays below it.
+    pub min_similarity: f64,
+    /// A passage covering this share of the shorter document's tokens is
+    /// reported even when it is shorter than `min_tokens` (short documents
+    /// reused whole).
+    pub whole_document: f64,
 }
 
 impl Default for AlignParams {
     fn default() -> Self {
-        AlignParams { ngram: 5, min_tokens: 15, max_gap: 50, min_density: 0.3 }
+        AlignParams {
+            ngram: 5,
+            min_tokens: 20,
+            max_gap: 50,
+            min_density: 0.3,
+            min_similarity: 0.5,
+            whole_document: 0.8,
+        }
     }
 }
 
@@ -109,23 +124,26 @@ pub fn align_pair(
     }
     let runs = seed_runs(a, b, p.ngram);
     let chains = chain_runs(runs, p.max_gap, p.ngram);
-    let mut out: Vec<Alignment> = Vec::new();
+    let shorter = a.tokens.len().min(b.tokens.len());
+    let whole = ((p.whole_document * shorter as f64).ceil() as usize).max(p.ngram);
+    let min_tokens = p.min_tokens.min(whole);
+    let mut found: Vec<Alignment> = Vec::new();
     for c in chains {
         let mut run = c.run;
         let mut matched = c.matched;
         matched += extend(text_a, &a.tokens, text_b, &b.tokens, &mut run);
         let span = (run.a1 - run.a0).max(run.b1 - run.b0);
-        if matched < p.min_tokens || (matched as f64) < p.min_density * span as f64 {
+        if matched < min_tokens || (matched as f64) < p.min_density * span as f64 {
             continue;
         }
-        out.push(Alignment {
-            a: (run.a0, run.a1),
-            b: (run.b0, run.b1),
-            matched,
-            similarity: similarity(&a.tokens[run.a0..run.a1], &b.tokens[run.b0..run.b1], matched),
-        });
+        found.push(Alignment { a: (run.a0, run.a1), b: (run.b0, run.b1), matched, similarity: 0.0 });
     }
-    merge_overlapping(out)
+    let mut out = merge_overlapping(found);
+    for al in &mut out {
+        al.similarity = similarity(&a.tokens[al.a.0..al.a.1], &b.tokens[al.b.0..al.b.1], al.matched);
+    }
+    out.retain(|al| al.similarity >= p.min_similarity);
+    out
 }
 
 /// Shared seeds, grouped into runs along diagonals.
@@ -309,11 +327,11 @@ fn merge_overlapping(mut v: Vec<Alignment>) -> Vec<Alignment> {
     for x in v {
         if let Some(last) = out.last_mut() {
             if x.a.0 < last.a.1 && x.b.0 < last.b.1 && x.b.1 > last.b.0 {
-                last.a.1 = last.a.1.max(x.a.1);
                 last.b.0 = last.b.0.min(x.b.0);
                 last.b.1 = last.b.1.max(x.b.1);
-                last.matched = last.matched.max(x.matched);
-                last.similarity = last.similarity.max(x.similarity);
+                let overlap = last.a.1.min(x.a.1) - x.a.0;
+                last.a.1 = last.a.1.max(x.a.1);
+                last.matched = (last.matched + x.matched).saturating_sub(overlap).min(last.a.1 - last.a.0);
                 continue;
             }
         }

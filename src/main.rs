@@ -82,7 +82,7 @@ struct TuningArgs {
     #[arg(long, default_value_t = 5)]
     ngram: usize,
     /// Minimum passage length, in tokens shared by both texts.
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = 20)]
     min_tokens: usize,
     /// Largest gap, in tokens, bridged inside one passage.
     #[arg(long, default_value_t = 50)]

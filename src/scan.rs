@@ -124,11 +124,13 @@ pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
     settings.check()?;
     let Corpus { documents, skipped } = corpus;
     let mut stats = ScanStats::default();
+    let mut clock = Stopwatch::new();
 
     // Tokenize and shingle.
     let mut docs: Vec<ShingledDoc> =
         documents.par_iter().map(|d| ShingledDoc::new(&d.text, settings.ngram)).collect();
     stats.tokens = docs.iter().map(|d| d.tokens.len()).sum();
+    clock.lap("tokenize+shingle");
 
     // Down-weight shingles common to many documents.
     let max_df = settings.max_df_for(documents.len());
@@ -139,6 +141,7 @@ pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
         None => d.set_seeds(|_| true),
     });
 
+    clock.lap("document frequency");
     // Candidate pairs: windowed MinHash + banded LSH, plus exact duplicates.
     let (mut pairs, windows, oversized) = lsh_candidates(&docs, settings);
     stats.windows = windows;
@@ -153,6 +156,7 @@ pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
     pairs.sort_unstable();
     pairs.dedup();
     stats.candidate_pairs = pairs.len();
+    clock.lap("signatures+LSH");
 
     // Align every candidate pair.
     let found: Vec<(usize, usize, Alignment)> = pairs
@@ -170,13 +174,36 @@ pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
         p.id = i;
     }
 
+    clock.lap("align");
     // Cluster, then attribute.
     let mut clusters = cluster_passages(&mut passages);
     if settings.provenance {
         clusters.par_iter_mut().for_each(|c| c.provenance = Some(attribute(c, &passages, &documents)));
     }
+    clock.lap("cluster+provenance");
     let quotes = if settings.quotes { audit_quotes(&documents) } else { Vec::new() };
+    clock.lap("quotes");
     Ok(Report { documents, skipped, passages, clusters, quotes, stats })
+}
+
+/// Prints stage timings to stderr when `WIRETRACE_TIMINGS` is set.
+struct Stopwatch {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Stopwatch {
+    fn new() -> Self {
+        Stopwatch { on: std::env::var_os("WIRETRACE_TIMINGS").is_some(), last: std::time::Instant::now() }
+    }
+
+    fn lap(&mut self, stage: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!("wiretrace: {stage}: {:.1} ms", (now - self.last).as_secs_f64() * 1000.0);
+            self.last = now;
+        }
+    }
 }
 
 fn same_outlet(a: &Document, b: &Document) -> bool {

@@ -1,0 +1,128 @@
+//! Runs the `wiretrace` binary on the bundled seeds and checks the report
+//! against `tests/data/seeds-gold.json`.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> (i32, Vec<u8>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_wiretrace"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run wiretrace");
+    (out.status.code().unwrap_or(-1), out.stdout)
+}
+
+fn scan_seeds(extra: &[&str]) -> Value {
+    let mut args = vec!["scan", "seeds", "--format", "json"];
+    args.extend_from_slice(extra);
+    let (code, stdout) = run(&args);
+    assert_eq!(code, 0, "clean run exits 0");
+    serde_json::from_slice(&stdout).expect("JSON report")
+}
+
+fn gold() -> Value {
+    let text = std::fs::read_to_string(root().join("tests/data/seeds-gold.json")).expect("gold file");
+    serde_json::from_str(&text).expect("gold JSON")
+}
+
+fn seed_text(id: &str) -> String {
+    std::fs::read_to_string(root().join("seeds").join(format!("{id}.txt"))).expect("seed file")
+}
+
+/// Byte span of `needle` in document `id`.
+fn span_of(id: &str, needle: &str) -> (u64, u64) {
+    let text = seed_text(id);
+    let start = text.find(needle).unwrap_or_else(|| panic!("gold string not in {id}: {needle}"));
+    (start as u64, (start + needle.len()) as u64)
+}
+
+fn overlaps(w: &Value, span: (u64, u64)) -> bool {
+    let (s, e) = (w["start"].as_u64().unwrap(), w["end"].as_u64().unwrap());
+    s < span.1 && span.0 < e
+}
+
+#[test]
+fn every_gold_passage_is_covered() {
+    let report = scan_seeds(&[]);
+    let passages = report["passages"].as_array().unwrap();
+    for reuse in gold()["reuse"].as_array().unwrap() {
+        let docs: Vec<&str> = reuse["docs"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+        for gp in reuse["passages"].as_array().unwrap() {
+            let sa = span_of(docs[0], gp[docs[0]].as_str().unwrap());
+            let sb = span_of(docs[1], gp[docs[1]].as_str().unwrap());
+            let covered = passages.iter().any(|p| {
+                (p["a"]["doc"] == docs[0] && p["b"]["doc"] == docs[1] && overlaps(&p["a"], sa) && overlaps(&p["b"], sb))
+                    || (p["a"]["doc"] == docs[1]
+                        && p["b"]["doc"] == docs[0]
+                        && overlaps(&p["a"], sb)
+                        && overlaps(&p["b"], sa))
+            });
+            assert!(covered, "gold passage not covered: {}", gp[docs[0]]);
+        }
+    }
+}
+
+#[test]
+fn no_passage_for_stock_phrase_pairs() {
+    let report = scan_seeds(&[]);
+    for pair in gold()["no_reuse_pairs"].as_array().unwrap() {
+        let (x, y) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+        for p in report["passages"].as_array().unwrap() {
+            let (a, b) = (p["a"]["doc"].as_str().unwrap(), p["b"]["doc"].as_str().unwrap());
+            assert!(!((a == x && b == y) || (a == y && b == x)), "false passage between {x} and {y}: {p}");
+        }
+    }
+}
+
+#[test]
+fn report_follows_the_contract() {
+    let report = scan_seeds(&[]);
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["offsets"], "utf8-bytes");
+    let docs = report["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 5);
+    assert!(report["skipped"].as_array().unwrap().is_empty());
+    for p in report["passages"].as_array().unwrap() {
+        assert!(p["a"]["doc"].as_str().unwrap() < p["b"]["doc"].as_str().unwrap(), "a sorts before b");
+        for w in [&p["a"], &p["b"]] {
+            let text = seed_text(w["doc"].as_str().unwrap());
+            let (s, e) = (w["start"].as_u64().unwrap() as usize, w["end"].as_u64().unwrap() as usize);
+            assert!(s < e && e <= text.len());
+            assert!(text.is_char_boundary(s) && text.is_char_boundary(e));
+        }
+        let cluster = p["cluster"].as_u64().unwrap() as usize;
+        let c = &report["clusters"][cluster];
+        assert!(c["passages"].as_array().unwrap().contains(&p["id"]));
+    }
+}
+
+#[test]
+fn same_json_on_one_and_two_threads() {
+    let (c1, one) = run(&["scan", "seeds", "--format", "json", "--threads", "1"]);
+    let (c2, two) = run(&["scan", "seeds", "--format", "json", "--threads", "2"]);
+    assert_eq!((c1, c2), (0, 0));
+    assert!(!one.is_empty());
+    assert_eq!(one, two);
+}
+
+#[test]
+fn text_report_names_the_cluster_and_accounts_for_inputs() {
+    let (code, out) = run(&["scan", "seeds"]);
+    assert_eq!(code, 0);
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("003_5edc88af400f5deb"));
+    assert!(text.contains("004_b33e749053d6a94d"));
+    assert!(text.trim_end().ends_with("read 5 documents, skipped 0"));
+}
+
+#[test]
+fn missing_path_is_a_usage_error() {
+    let (code, _) = run(&["scan", "no/such/folder"]);
+    assert_eq!(code, 2);
+}
