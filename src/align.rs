@@ -31,7 +31,7 @@ pub struct Passage {
 }
 
 use crate::shingle::ShingledDoc;
-use crate::text::{normalized, Token};
+use crate::text::{Token, normalized};
 
 /// Settings for aligning one document pair.
 #[derive(Debug, Clone, Copy)]
@@ -120,7 +120,12 @@ pub fn align_pair(
     }
     if a.fingerprint == b.fingerprint && a.tokens.len() == b.tokens.len() {
         let n = a.tokens.len();
-        return vec![Alignment { a: (0, n), b: (0, n), matched: n, similarity: 1.0 }];
+        return vec![Alignment {
+            a: (0, n),
+            b: (0, n),
+            matched: n,
+            similarity: 1.0,
+        }];
     }
     let runs = seed_runs(a, b, p.ngram);
     let chains = chain_runs(runs, p.max_gap, p.ngram);
@@ -131,16 +136,25 @@ pub fn align_pair(
     for c in chains {
         let mut run = c.run;
         let mut matched = c.matched;
-        matched += extend(text_a, &a.tokens, text_b, &b.tokens, &mut run);
+        matched += extend(text_a, a, text_b, b, &mut run);
         let span = (run.a1 - run.a0).max(run.b1 - run.b0);
         if matched < min_tokens || (matched as f64) < p.min_density * span as f64 {
             continue;
         }
-        found.push(Alignment { a: (run.a0, run.a1), b: (run.b0, run.b1), matched, similarity: 0.0 });
+        found.push(Alignment {
+            a: (run.a0, run.a1),
+            b: (run.b0, run.b1),
+            matched,
+            similarity: 0.0,
+        });
     }
     let mut out = merge_overlapping(found);
     for al in &mut out {
-        al.similarity = similarity(&a.tokens[al.a.0..al.a.1], &b.tokens[al.b.0..al.b.1], al.matched);
+        al.similarity = similarity(
+            &a.tokens[al.a.0..al.a.1],
+            &b.tokens[al.b.0..al.b.1],
+            al.matched,
+        );
     }
     out.retain(|al| al.similarity >= p.min_similarity);
     out
@@ -178,14 +192,20 @@ fn seed_runs(a: &ShingledDoc, b: &ShingledDoc, n: usize) -> Vec<Run> {
     for (diag, pa, pb) in hits {
         let (pa, pb) = (pa as usize, pb as usize);
         let (ea, eb) = ((pa + n).min(na), (pb + n).min(nb));
-        if let Some(r) = runs.last_mut() {
-            if diag == last_diag && pa <= r.a1 {
-                r.a1 = r.a1.max(ea);
-                r.b1 = r.b1.max(eb);
-                continue;
-            }
+        if let Some(r) = runs.last_mut()
+            && diag == last_diag
+            && pa <= r.a1
+        {
+            r.a1 = r.a1.max(ea);
+            r.b1 = r.b1.max(eb);
+            continue;
         }
-        runs.push(Run { a0: pa, a1: ea, b0: pb, b1: eb });
+        runs.push(Run {
+            a0: pa,
+            a1: ea,
+            b0: pb,
+            b1: eb,
+        });
         last_diag = diag;
     }
     runs.sort_unstable_by_key(|r| (r.a0, r.b0, r.a1, r.b1));
@@ -231,7 +251,10 @@ fn chain_runs(runs: Vec<Run>, max_gap: usize, n: usize) -> Vec<Chain> {
                 c.run.a1 = r.a1;
                 c.run.b1 = c.run.b1.max(r.b1);
             }
-            None => open.push(Chain { run: r, matched: r.a1 - r.a0 }),
+            None => open.push(Chain {
+                run: r,
+                matched: r.a1 - r.a0,
+            }),
         }
     }
     done.extend(open);
@@ -255,14 +278,17 @@ fn tokens_match(ta: &str, a: &Token, tb: &str, b: &Token) -> bool {
 
 /// Extend a passage past its outer seeds in both directions, X-drop style:
 /// +1 for a matching token pair, -1 for a mismatch, stop when the score
-/// falls 3 below its best. Returns the number of matched tokens added.
-fn extend(ta: &str, a: &[Token], tb: &str, b: &[Token], run: &mut Run) -> usize {
+/// falls 3 below its best. Extension stops at text too common in the
+/// corpus to be evidence (boilerplate). Returns the number of matched
+/// tokens added.
+fn extend(ta: &str, da: &ShingledDoc, tb: &str, db: &ShingledDoc, run: &mut Run) -> usize {
     const X: i64 = 3;
+    let (a, b) = (&da.tokens[..], &db.tokens[..]);
     let mut added = 0;
     // Leftwards.
     let (mut score, mut best, mut best_i, mut best_m, mut m) = (0i64, 0i64, 0usize, 0usize, 0usize);
     let mut i = 1;
-    while i <= run.a0 && i <= run.b0 {
+    while i <= run.a0 && i <= run.b0 && !da.is_common(run.a0 - i) && !db.is_common(run.b0 - i) {
         if tokens_match(ta, &a[run.a0 - i], tb, &b[run.b0 - i]) {
             score += 1;
             m += 1;
@@ -283,7 +309,11 @@ fn extend(ta: &str, a: &[Token], tb: &str, b: &[Token], run: &mut Run) -> usize 
     // Rightwards.
     let (mut score, mut best, mut best_i, mut best_m, mut m) = (0i64, 0i64, 0usize, 0usize, 0usize);
     let mut i = 0;
-    while run.a1 + i < a.len() && run.b1 + i < b.len() {
+    while run.a1 + i < a.len()
+        && run.b1 + i < b.len()
+        && !da.is_common(run.a1 + i)
+        && !db.is_common(run.b1 + i)
+    {
         if tokens_match(ta, &a[run.a1 + i], tb, &b[run.b1 + i]) {
             score += 1;
             m += 1;
@@ -325,15 +355,19 @@ fn merge_overlapping(mut v: Vec<Alignment>) -> Vec<Alignment> {
     v.sort_unstable_by_key(|x| (x.a.0, x.b.0));
     let mut out: Vec<Alignment> = Vec::new();
     for x in v {
-        if let Some(last) = out.last_mut() {
-            if x.a.0 < last.a.1 && x.b.0 < last.b.1 && x.b.1 > last.b.0 {
-                last.b.0 = last.b.0.min(x.b.0);
-                last.b.1 = last.b.1.max(x.b.1);
-                let overlap = last.a.1.min(x.a.1) - x.a.0;
-                last.a.1 = last.a.1.max(x.a.1);
-                last.matched = (last.matched + x.matched).saturating_sub(overlap).min(last.a.1 - last.a.0);
-                continue;
-            }
+        if let Some(last) = out.last_mut()
+            && x.a.0 < last.a.1
+            && x.b.0 < last.b.1
+            && x.b.1 > last.b.0
+        {
+            last.b.0 = last.b.0.min(x.b.0);
+            last.b.1 = last.b.1.max(x.b.1);
+            let overlap = last.a.1.min(x.a.1) - x.a.0;
+            last.a.1 = last.a.1.max(x.a.1);
+            last.matched = (last.matched + x.matched)
+                .saturating_sub(overlap)
+                .min(last.a.1 - last.a.0);
+            continue;
         }
         out.push(x);
     }

@@ -26,7 +26,9 @@ struct Forest {
 
 impl Forest {
     fn new(n: usize) -> Self {
-        Forest { parent: (0..n).collect() }
+        Forest {
+            parent: (0..n).collect(),
+        }
     }
 
     fn find(&mut self, mut x: usize) -> usize {
@@ -58,8 +60,11 @@ impl Forest {
 pub fn cluster_passages(passages: &mut [Passage]) -> Vec<Cluster> {
     let mut forest = Forest::new(passages.len());
     // Same document pair.
-    let mut by_pair: Vec<(usize, usize, usize)> =
-        passages.iter().enumerate().map(|(i, p)| (p.a.doc, p.b.doc, i)).collect();
+    let mut by_pair: Vec<(usize, usize, usize)> = passages
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.a.doc, p.b.doc, i))
+        .collect();
     by_pair.sort_unstable();
     for w in by_pair.windows(2) {
         if (w[0].0, w[0].1) == (w[1].0, w[1].1) {
@@ -94,11 +99,18 @@ pub fn cluster_passages(passages: &mut [Passage]) -> Vec<Cluster> {
     let mut clusters: Vec<Cluster> = groups
         .into_values()
         .map(|members| {
-            let mut docs: Vec<usize> =
-                members.iter().flat_map(|&i| [passages[i].a.doc, passages[i].b.doc]).collect();
+            let mut docs: Vec<usize> = members
+                .iter()
+                .flat_map(|&i| [passages[i].a.doc, passages[i].b.doc])
+                .collect();
             docs.sort_unstable();
             docs.dedup();
-            Cluster { id: 0, docs, passages: members, provenance: None }
+            Cluster {
+                id: 0,
+                docs,
+                passages: members,
+                provenance: None,
+            }
         })
         .collect();
     clusters.sort_by_key(|c| (std::cmp::Reverse(c.docs.len()), c.passages[0]));
@@ -122,8 +134,16 @@ mod tests {
             cluster: 0,
             similarity: 1.0,
             tokens: 10,
-            a: Witness { doc: a.0, start: a.1, end: a.2 },
-            b: Witness { doc: b.0, start: b.1, end: b.2 },
+            a: Witness {
+                doc: a.0,
+                start: a.1,
+                end: a.2,
+            },
+            b: Witness {
+                doc: b.0,
+                start: b.1,
+                end: b.2,
+            },
         }
     }
 

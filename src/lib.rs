@@ -34,10 +34,10 @@
 //!     location in Afghanistan.";
 //! let reprint = format!("Editor's note. {}", story.replace("U.S.", "US")
 //!     .replace("scepticism", "skepticism"));
-//! let corpus = Corpus {
-//!     documents: vec![Document::new("wire", story), Document::new("reprint", reprint)],
-//!     skipped: vec![],
-//! };
+//! let corpus = Corpus::from_documents(vec![
+//!     Document::new("wire", story),
+//!     Document::new("reprint", reprint),
+//! ]);
 //! let report = scan(corpus, &Settings::default()).unwrap();
 //! assert_eq!(report.passages.len(), 1);
 //! let p = &report.passages[0];
@@ -59,15 +59,17 @@ mod scan;
 mod shingle;
 mod text;
 
-pub use align::{align_pair, AlignParams, Alignment, Passage, Witness};
-pub use cluster::{cluster_passages, Cluster};
-pub use corpus::{read_corpus, Corpus, Document, ReadOptions, Skipped};
+pub use align::{AlignParams, Alignment, Passage, Witness, align_pair};
+pub use cluster::{Cluster, cluster_passages};
+pub use corpus::{
+    Corpus, Document, ReadOptions, Skipped, parse_jsonl_line, read_bytes_as_text, read_corpus,
+};
 pub use error::{Error, Result};
-pub use lsh::{candidate_pairs, Banding, BucketStats};
-pub use minhash::{estimate_jaccard, signature, MAX_PERM};
-pub use provenance::{attribute, Provenance};
-pub use quotes::{audit_quotes, QuoteGroup, QuoteOccurrence};
+pub use lsh::{Banding, BucketStats, candidate_pairs};
+pub use minhash::{MAX_PERM, estimate_jaccard, signature};
+pub use provenance::{Provenance, attribute};
+pub use quotes::{QuoteGroup, QuoteOccurrence, audit_quotes};
 pub use report::{write_json, write_text};
-pub use scan::{scan, Report, ScanStats, Settings};
-pub use shingle::{mix64, shingle_hashes, DfSketch, ShingledDoc};
-pub use text::{normalized, tokenize, tokens, Token};
+pub use scan::{Report, ScanStats, Settings, scan};
+pub use shingle::{DfSketch, ShingledDoc, mix64, shingle_hashes};
+pub use text::{Token, normalized, tokenize, tokens};

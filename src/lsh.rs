@@ -51,7 +51,10 @@ impl Banding {
     /// closest to `t` (false negatives weigh more than false positives, so
     /// ties go to the lower threshold).
     pub fn for_threshold(k: usize, t: f64) -> Banding {
-        let mut best = Banding { bands: k.max(1), rows: 1 };
+        let mut best = Banding {
+            bands: k.max(1),
+            rows: 1,
+        };
         let mut best_err = f64::MAX;
         for rows in 1..=k.max(1) {
             let bands = k / rows;
@@ -71,7 +74,11 @@ impl Banding {
     /// Append the band keys of `sig` (one per band; the band number is
     /// mixed in, so equal values in different bands never collide).
     pub fn keys(&self, sig: &[u64], out: &mut Vec<u64>) {
-        for (b, chunk) in sig.chunks_exact(self.rows.max(1)).take(self.bands).enumerate() {
+        for (b, chunk) in sig
+            .chunks_exact(self.rows.max(1))
+            .take(self.bands)
+            .enumerate()
+        {
             let mut h = mix64(b as u64 ^ 0xB0A7_DEED);
             for &v in chunk {
                 h = mix64(h ^ v);
@@ -94,7 +101,10 @@ pub struct BucketStats {
 /// from `(band key, owner)` entries. A bucket with more than `max_bucket`
 /// distinct owners is text common to too many documents to be evidence of
 /// reuse (boilerplate) and is skipped.
-pub fn candidate_pairs(mut entries: Vec<(u64, u32)>, max_bucket: usize) -> (Vec<(u32, u32)>, BucketStats) {
+pub fn candidate_pairs(
+    mut entries: Vec<(u64, u32)>,
+    max_bucket: usize,
+) -> (Vec<(u32, u32)>, BucketStats) {
     entries.par_sort_unstable();
     entries.dedup();
     let mut stats = BucketStats::default();
@@ -123,7 +133,10 @@ pub fn candidate_pairs(mut entries: Vec<(u64, u32)>, max_bucket: usize) -> (Vec<
     }
     pairs.par_sort_unstable();
     pairs.dedup();
-    let pairs = pairs.into_iter().map(|p| ((p >> 32) as u32, p as u32)).collect();
+    let pairs = pairs
+        .into_iter()
+        .map(|p| ((p >> 32) as u32, p as u32))
+        .collect();
     (pairs, stats)
 }
 

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use wiretrace::{read_corpus, scan, write_json, write_text, ReadOptions, Report, Settings};
+use wiretrace::{ReadOptions, Report, Settings, read_corpus, scan, write_json, write_text};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -106,7 +106,9 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("wiretrace: {e:#}");
             match e.downcast_ref::<wiretrace::Error>() {
-                Some(wiretrace::Error::Input { .. }) | Some(wiretrace::Error::Settings(_)) => ExitCode::from(2),
+                Some(wiretrace::Error::Input { .. }) | Some(wiretrace::Error::Settings(_)) => {
+                    ExitCode::from(2)
+                }
                 _ => ExitCode::from(1),
             }
         }
@@ -115,20 +117,33 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Scan { input, output, tuning, cross_outlet } => {
-            let mut settings = Settings::default();
-            settings.ngram = tuning.ngram;
-            settings.align.ngram = tuning.ngram;
-            settings.align.min_tokens = tuning.min_tokens;
-            settings.align.max_gap = tuning.max_gap;
-            settings.max_df = tuning.max_df;
-            settings.cross_outlet_only = cross_outlet;
+        Command::Scan {
+            input,
+            output,
+            tuning,
+            cross_outlet,
+        } => {
+            let defaults = Settings::default();
+            let settings = Settings {
+                ngram: tuning.ngram,
+                align: wiretrace::AlignParams {
+                    ngram: tuning.ngram,
+                    min_tokens: tuning.min_tokens,
+                    max_gap: tuning.max_gap,
+                    ..defaults.align
+                },
+                max_df: tuning.max_df,
+                cross_outlet_only: cross_outlet,
+                ..defaults
+            };
             let report = read_and_scan(&input, &settings)?;
             emit(&report, &output)
         }
         Command::Quotes { input, output } => {
-            let mut settings = Settings::default();
-            settings.provenance = false;
+            let settings = Settings {
+                provenance: false,
+                ..Settings::default()
+            };
             let mut report = read_and_scan(&input, &settings)?;
             report.passages.clear();
             report.clusters.clear();
@@ -147,7 +162,6 @@ fn read_and_scan(input: &InputArgs, settings: &Settings) -> Result<Report> {
     let options = ReadOptions {
         manifest: input.manifest.clone(),
         max_file_bytes: input.max_file_bytes,
-        ..ReadOptions::default()
     };
     let corpus = read_corpus(&input.paths, &options)?;
     for s in &corpus.skipped {
@@ -163,12 +177,20 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
         Format::Json => write_json(report, &mut buf)?,
     }
     match &output.out {
-        Some(path) => std::fs::write(path, &buf).with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, &buf).with_context(|| format!("writing {}", path.display()))?
+        }
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout.write_all(&buf).context("writing to standard output")?;
+            stdout
+                .write_all(&buf)
+                .context("writing to standard output")?;
             stdout.flush().context("writing to standard output")?;
         }
     }
-    Ok(if report.skipped.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+    Ok(if report.skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
 }

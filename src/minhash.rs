@@ -101,7 +101,7 @@ mod tests {
     fn sets(n: u64, shared: u64, salt: u64) -> (Vec<u64>, Vec<u64>) {
         let a: Vec<u64> = (0..n).map(|i| mix64(i + salt * 1_000_003)).collect();
         let mut b: Vec<u64> = a[..shared as usize].to_vec();
-        b.extend((0..n - shared).map(|i| mix64(i + salt * 1_000_003 + 1 << 40)));
+        b.extend((0..n - shared).map(|i| mix64((i + salt * 1_000_003 + 1) << 40)));
         (a, b)
     }
 
@@ -109,12 +109,19 @@ mod tests {
     fn estimates_match_exact_jaccard() {
         let k = 256;
         let (mut sa, mut sb) = (Vec::new(), Vec::new());
-        for (trial, shared) in [(0u64, 0u64), (1, 50), (2, 100), (3, 150), (4, 190), (5, 200)]
-            .into_iter()
-            .cycle()
-            .take(120)
-            .enumerate()
-            .map(|(i, (_, s))| (i as u64, s))
+        for (trial, shared) in [
+            (0u64, 0u64),
+            (1, 50),
+            (2, 100),
+            (3, 150),
+            (4, 190),
+            (5, 200),
+        ]
+        .into_iter()
+        .cycle()
+        .take(120)
+        .enumerate()
+        .map(|(i, (_, s))| (i as u64, s))
         {
             let (a, b) = sets(200, shared, trial);
             let exact = shared as f64 / (400 - shared) as f64;
@@ -123,7 +130,10 @@ mod tests {
             let est = estimate_jaccard(&sa, &sb);
             // Standard error sqrt(J(1-J)/k) is at most 0.031 at k = 256;
             // allow four of them.
-            assert!((est - exact).abs() < 0.13, "shared {shared}: est {est} exact {exact}");
+            assert!(
+                (est - exact).abs() < 0.13,
+                "shared {shared}: est {est} exact {exact}"
+            );
         }
     }
 

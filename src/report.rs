@@ -16,6 +16,7 @@ struct JsonReport<'a> {
     offsets: &'static str,
     documents: &'a [Document],
     skipped: &'a [Skipped],
+    warnings: &'a [String],
     passages: Vec<JsonPassage<'a>>,
     clusters: Vec<JsonCluster<'a>>,
     quotes: &'a [QuoteGroup],
@@ -51,12 +52,17 @@ struct JsonCluster<'a> {
 /// Write the report as one JSON object (pretty-printed, newline-terminated).
 pub fn write_json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let id = |d: usize| report.documents[d].id.as_str();
-    let witness = |w: &crate::align::Witness| JsonWitness { doc: id(w.doc), start: w.start, end: w.end };
+    let witness = |w: &crate::align::Witness| JsonWitness {
+        doc: id(w.doc),
+        start: w.start,
+        end: w.end,
+    };
     let json = JsonReport {
         version: 1,
         offsets: "utf8-bytes",
         documents: &report.documents,
         skipped: &report.skipped,
+        warnings: &report.warnings,
         passages: report
             .passages
             .iter()
@@ -100,14 +106,20 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     )?;
     for c in &report.clusters {
         writeln!(out)?;
-        writeln!(out, "Cluster {} · {} documents · {} passages", c.id, c.docs.len(), c.passages.len())?;
+        writeln!(
+            out,
+            "Cluster {} · {} documents · {} passages",
+            c.id,
+            c.docs.len(),
+            c.passages.len()
+        )?;
         for &d in &c.docs {
             writeln!(out, "  {}", describe(&docs[d]))?;
         }
-        if let Some(p) = &c.provenance {
-            if !p.summary.is_empty() {
-                writeln!(out, "  {}", p.summary)?;
-            }
+        if let Some(p) = &c.provenance
+            && !p.summary.is_empty()
+        {
+            writeln!(out, "  {}", p.summary)?;
         }
         for &pid in &c.passages {
             write_passage(report, &report.passages[pid], out)?;
@@ -127,8 +139,19 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(out, "  {}: {}", s.path, s.reason)?;
         }
     }
+    if !report.warnings.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "Warnings")?;
+        for w in &report.warnings {
+            writeln!(out, "  {w}")?;
+        }
+    }
     writeln!(out)?;
-    let tail = if report.skipped.is_empty() { "" } else { " (see above)" };
+    let tail = if report.skipped.is_empty() {
+        ""
+    } else {
+        " (see above)"
+    };
     writeln!(
         out,
         "read {} documents, skipped {}{}",
@@ -146,7 +169,14 @@ fn write_passage(report: &Report, p: &Passage, out: &mut dyn Write) -> std::io::
     )?;
     for w in [&p.a, &p.b] {
         let d = &report.documents[w.doc];
-        writeln!(out, "    {} [{}..{}] {}", d.id, w.start, w.end, excerpt(&d.text[w.start..w.end], 110))?;
+        writeln!(
+            out,
+            "    {} [{}..{}] {}",
+            d.id,
+            w.start,
+            w.end,
+            excerpt(&d.text[w.start..w.end], 110)
+        )?;
     }
     Ok(())
 }
@@ -162,7 +192,11 @@ fn write_quote(report: &Report, q: &QuoteGroup, out: &mut dyn Write) -> std::io:
     if q.altered_wording {
         flags.push("altered wording");
     }
-    let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) };
+    let flags = if flags.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", flags.join(", "))
+    };
     writeln!(out, "  Q{} {}{}", q.id, excerpt(&q.text, 90), flags)?;
     for o in &q.occurrences {
         let label = report
@@ -218,7 +252,7 @@ pub(crate) fn count(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -3,14 +3,14 @@
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::align::{align_pair, AlignParams, Alignment, Passage, Witness};
-use crate::cluster::{cluster_passages, Cluster};
+use crate::align::{AlignParams, Alignment, Passage, Witness, align_pair};
+use crate::cluster::{Cluster, cluster_passages};
 use crate::corpus::{Corpus, Document, Skipped};
 use crate::error::{Error, Result};
-use crate::lsh::{candidate_pairs, Banding};
-use crate::minhash::{signature, MAX_PERM};
+use crate::lsh::{Banding, candidate_pairs};
+use crate::minhash::{MAX_PERM, signature};
 use crate::provenance::attribute;
-use crate::quotes::{audit_quotes, QuoteGroup};
+use crate::quotes::{QuoteGroup, audit_quotes};
 use crate::shingle::{DfSketch, ShingledDoc};
 
 /// Settings of a scan. `Settings::default()` is what the command line uses.
@@ -109,6 +109,9 @@ pub struct Report {
     pub documents: Vec<Document>,
     /// Inputs not read, with reasons.
     pub skipped: Vec<Skipped>,
+    /// Problems that did not stop a document from being read (a manifest
+    /// row naming no file, a bad date dropped).
+    pub warnings: Vec<String>,
     /// Reused passages, numbered in order of (a.doc, b.doc, a.start).
     pub passages: Vec<Passage>,
     /// Clusters of passages, largest first.
@@ -122,13 +125,19 @@ pub struct Report {
 /// Find reused passages in `corpus`, cluster them, and attribute them.
 pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
     settings.check()?;
-    let Corpus { documents, skipped } = corpus;
+    let Corpus {
+        documents,
+        skipped,
+        warnings,
+    } = corpus;
     let mut stats = ScanStats::default();
     let mut clock = Stopwatch::new();
 
     // Tokenize and shingle.
-    let mut docs: Vec<ShingledDoc> =
-        documents.par_iter().map(|d| ShingledDoc::new(&d.text, settings.ngram)).collect();
+    let mut docs: Vec<ShingledDoc> = documents
+        .par_iter()
+        .map(|d| ShingledDoc::new(&d.text, settings.ngram))
+        .collect();
     stats.tokens = docs.iter().map(|d| d.tokens.len()).sum();
     clock.lap("tokenize+shingle");
 
@@ -150,8 +159,16 @@ pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
     let mut pairs: Vec<(usize, usize)> = pairs
         .into_iter()
         .map(|(x, y)| (x as usize, y as usize))
-        .filter(|&(x, y)| x != y && !(settings.cross_outlet_only && same_outlet(&documents[x], &documents[y])))
-        .map(|(x, y)| if documents[x].id <= documents[y].id { (x, y) } else { (y, x) })
+        .filter(|&(x, y)| {
+            x != y && !(settings.cross_outlet_only && same_outlet(&documents[x], &documents[y]))
+        })
+        .map(|(x, y)| {
+            if documents[x].id <= documents[y].id {
+                (x, y)
+            } else {
+                (y, x)
+            }
+        })
         .collect();
     pairs.sort_unstable();
     pairs.dedup();
@@ -162,14 +179,22 @@ pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
     let found: Vec<(usize, usize, Alignment)> = pairs
         .par_iter()
         .flat_map_iter(|&(x, y)| {
-            align_pair(&documents[x].text, &docs[x], &documents[y].text, &docs[y], &settings.align)
-                .into_iter()
-                .map(move |al| (x, y, al))
+            align_pair(
+                &documents[x].text,
+                &docs[x],
+                &documents[y].text,
+                &docs[y],
+                &settings.align,
+            )
+            .into_iter()
+            .map(move |al| (x, y, al))
         })
         .collect();
-    let mut passages: Vec<Passage> =
-        found.into_iter().map(|(x, y, al)| to_passage(x, &docs[x], y, &docs[y], &al)).collect();
-    passages.sort_by(|p, q| (p.a.doc, p.b.doc, p.a.start, p.b.start).cmp(&(q.a.doc, q.b.doc, q.a.start, q.b.start)));
+    let mut passages: Vec<Passage> = found
+        .into_iter()
+        .map(|(x, y, al)| to_passage(x, &docs[x], y, &docs[y], &al))
+        .collect();
+    passages.sort_by_key(|p| (p.a.doc, p.b.doc, p.a.start, p.b.start));
     for (i, p) in passages.iter_mut().enumerate() {
         p.id = i;
     }
@@ -178,12 +203,26 @@ pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
     // Cluster, then attribute.
     let mut clusters = cluster_passages(&mut passages);
     if settings.provenance {
-        clusters.par_iter_mut().for_each(|c| c.provenance = Some(attribute(c, &passages, &documents)));
+        clusters
+            .par_iter_mut()
+            .for_each(|c| c.provenance = Some(attribute(c, &passages, &documents)));
     }
     clock.lap("cluster+provenance");
-    let quotes = if settings.quotes { audit_quotes(&documents) } else { Vec::new() };
+    let quotes = if settings.quotes {
+        audit_quotes(&documents)
+    } else {
+        Vec::new()
+    };
     clock.lap("quotes");
-    Ok(Report { documents, skipped, passages, clusters, quotes, stats })
+    Ok(Report {
+        documents,
+        skipped,
+        warnings,
+        passages,
+        clusters,
+        quotes,
+        stats,
+    })
 }
 
 /// Prints stage timings to stderr when `WIRETRACE_TIMINGS` is set.
@@ -194,13 +233,19 @@ struct Stopwatch {
 
 impl Stopwatch {
     fn new() -> Self {
-        Stopwatch { on: std::env::var_os("WIRETRACE_TIMINGS").is_some(), last: std::time::Instant::now() }
+        Stopwatch {
+            on: std::env::var_os("WIRETRACE_TIMINGS").is_some(),
+            last: std::time::Instant::now(),
+        }
     }
 
     fn lap(&mut self, stage: &str) {
         if self.on {
             let now = std::time::Instant::now();
-            eprintln!("wiretrace: {stage}: {:.1} ms", (now - self.last).as_secs_f64() * 1000.0);
+            eprintln!(
+                "wiretrace: {stage}: {:.1} ms",
+                (now - self.last).as_secs_f64() * 1000.0
+            );
             self.last = now;
         }
     }
@@ -262,7 +307,13 @@ fn lsh_candidates(docs: &[ShingledDoc], s: &Settings) -> (Vec<(u32, u32)>, usize
 fn windows_of(n: usize, w: usize) -> impl Iterator<Item = (usize, usize)> {
     let stride = (w / 2).max(1);
     let last = n.saturating_sub(w);
-    let count = if n == 0 { 0 } else if n <= w { 1 } else { last.div_ceil(stride) + 1 };
+    let count = if n == 0 {
+        0
+    } else if n <= w {
+        1
+    } else {
+        last.div_ceil(stride) + 1
+    };
     (0..count).map(move |k| {
         let start = (k * stride).min(last);
         (start, (start + w).min(n))
@@ -316,7 +367,13 @@ mod tests {
         assert_eq!(windows_of(0, 32).count(), 0);
         assert_eq!(windows_of(10, 32).collect::<Vec<_>>(), vec![(0, 10)]);
         assert_eq!(windows_of(32, 32).collect::<Vec<_>>(), vec![(0, 32)]);
-        assert_eq!(windows_of(40, 32).collect::<Vec<_>>(), vec![(0, 32), (8, 40)]);
-        assert_eq!(windows_of(64, 32).collect::<Vec<_>>(), vec![(0, 32), (16, 48), (32, 64)]);
+        assert_eq!(
+            windows_of(40, 32).collect::<Vec<_>>(),
+            vec![(0, 32), (8, 40)]
+        );
+        assert_eq!(
+            windows_of(64, 32).collect::<Vec<_>>(),
+            vec![(0, 32), (16, 48), (32, 64)]
+        );
     }
 }

@@ -80,6 +80,9 @@ pub struct ShingledDoc {
     /// Hash of the whole normalized token sequence: equal for exact
     /// duplicates (modulo case, punctuation and spelling).
     pub fingerprint: u64,
+    /// `common[i]`: the shingle at position `i` is too common to be a seed
+    /// (empty when no shingle is).
+    pub common: Vec<bool>,
 }
 
 impl ShingledDoc {
@@ -90,7 +93,13 @@ impl ShingledDoc {
         let mut shingles = Vec::new();
         shingle_hashes(&tokens, n, &mut shingles);
         let fingerprint = combine(tokens.iter().map(|t| t.hash));
-        ShingledDoc { tokens, shingles, seeds: Vec::new(), fingerprint }
+        ShingledDoc {
+            tokens,
+            shingles,
+            seeds: Vec::new(),
+            fingerprint,
+            common: Vec::new(),
+        }
     }
 
     /// The distinct shingle hashes, sorted.
@@ -103,14 +112,25 @@ impl ShingledDoc {
 
     /// Keep as seeds the shingles for which `keep(hash)` holds.
     pub fn set_seeds(&mut self, keep: impl Fn(u64) -> bool) {
-        self.seeds = self
-            .shingles
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| keep(**h))
-            .map(|(i, &h)| (h, i as u32))
-            .collect();
+        self.seeds.clear();
+        self.common.clear();
+        for (i, &h) in self.shingles.iter().enumerate() {
+            if keep(h) {
+                self.seeds.push((h, i as u32));
+            } else {
+                if self.common.is_empty() {
+                    self.common.resize(self.shingles.len(), false);
+                }
+                self.common[i] = true;
+            }
+        }
         self.seeds.sort_unstable();
+    }
+
+    /// Is the shingle starting at token `i` too common to be evidence?
+    #[inline]
+    pub fn is_common(&self, i: usize) -> bool {
+        self.common.get(i).copied().unwrap_or(false)
     }
 }
 
@@ -126,7 +146,9 @@ const DF_BITS: u32 = 22;
 
 impl Default for DfSketch {
     fn default() -> Self {
-        DfSketch { rows: [vec![0; 1 << DF_BITS], vec![0; 1 << DF_BITS]] }
+        DfSketch {
+            rows: [vec![0; 1 << DF_BITS], vec![0; 1 << DF_BITS]],
+        }
     }
 }
 

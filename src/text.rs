@@ -80,11 +80,11 @@ pub fn normalized(text: &str, start: usize, end: usize) -> String {
     let mut t = Vec::new();
     tokenize(piece, &mut t);
     if let Some(first) = t.first() {
-        if let Some(c) = piece.chars().next() {
-            if is_unspaced_script(c) {
-                norm.extend(c.to_lowercase());
-                return norm;
-            }
+        if let Some(c) = piece.chars().next()
+            && is_unspaced_script(c)
+        {
+            norm.extend(c.to_lowercase());
+            return norm;
         }
         scan_word(piece, first.start as usize, piece.len(), &mut norm);
         fold_spelling(&mut norm);
@@ -268,7 +268,10 @@ mod tests {
             .iter()
             .map(|t| &text[t.start as usize..t.end as usize])
             .collect();
-        assert_eq!(words, ["The", "U.S", "Embassy’s", "staff", "2,700", "people"]);
+        assert_eq!(
+            words,
+            ["The", "U.S", "Embassy’s", "staff", "2,700", "people"]
+        );
     }
 
     #[test]
@@ -294,7 +297,18 @@ mod tests {
 
     #[test]
     fn odd_input_does_not_panic() {
-        for s in ["", ".", "'", "a.", "a'", "1,", "é.", "\u{200c}", "a\u{200c}", "x.北"] {
+        for s in [
+            "",
+            ".",
+            "'",
+            "a.",
+            "a'",
+            "1,",
+            "é.",
+            "\u{200c}",
+            "a\u{200c}",
+            "x.北",
+        ] {
             let t = tokens(s);
             for tok in t {
                 assert!(s.is_char_boundary(tok.start as usize));

@@ -27,7 +27,8 @@ fn scan_seeds(extra: &[&str]) -> Value {
 }
 
 fn gold() -> Value {
-    let text = std::fs::read_to_string(root().join("tests/data/seeds-gold.json")).expect("gold file");
+    let text =
+        std::fs::read_to_string(root().join("tests/data/seeds-gold.json")).expect("gold file");
     serde_json::from_str(&text).expect("gold JSON")
 }
 
@@ -38,7 +39,9 @@ fn seed_text(id: &str) -> String {
 /// Byte span of `needle` in document `id`.
 fn span_of(id: &str, needle: &str) -> (u64, u64) {
     let text = seed_text(id);
-    let start = text.find(needle).unwrap_or_else(|| panic!("gold string not in {id}: {needle}"));
+    let start = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("gold string not in {id}: {needle}"));
     (start as u64, (start + needle.len()) as u64)
 }
 
@@ -52,12 +55,20 @@ fn every_gold_passage_is_covered() {
     let report = scan_seeds(&[]);
     let passages = report["passages"].as_array().unwrap();
     for reuse in gold()["reuse"].as_array().unwrap() {
-        let docs: Vec<&str> = reuse["docs"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+        let docs: Vec<&str> = reuse["docs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
         for gp in reuse["passages"].as_array().unwrap() {
             let sa = span_of(docs[0], gp[docs[0]].as_str().unwrap());
             let sb = span_of(docs[1], gp[docs[1]].as_str().unwrap());
             let covered = passages.iter().any(|p| {
-                (p["a"]["doc"] == docs[0] && p["b"]["doc"] == docs[1] && overlaps(&p["a"], sa) && overlaps(&p["b"], sb))
+                (p["a"]["doc"] == docs[0]
+                    && p["b"]["doc"] == docs[1]
+                    && overlaps(&p["a"], sa)
+                    && overlaps(&p["b"], sb))
                     || (p["a"]["doc"] == docs[1]
                         && p["b"]["doc"] == docs[0]
                         && overlaps(&p["a"], sb)
@@ -74,8 +85,14 @@ fn no_passage_for_stock_phrase_pairs() {
     for pair in gold()["no_reuse_pairs"].as_array().unwrap() {
         let (x, y) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
         for p in report["passages"].as_array().unwrap() {
-            let (a, b) = (p["a"]["doc"].as_str().unwrap(), p["b"]["doc"].as_str().unwrap());
-            assert!(!((a == x && b == y) || (a == y && b == x)), "false passage between {x} and {y}: {p}");
+            let (a, b) = (
+                p["a"]["doc"].as_str().unwrap(),
+                p["b"]["doc"].as_str().unwrap(),
+            );
+            assert!(
+                !((a == x && b == y) || (a == y && b == x)),
+                "false passage between {x} and {y}: {p}"
+            );
         }
     }
 }
@@ -89,10 +106,16 @@ fn report_follows_the_contract() {
     assert_eq!(docs.len(), 5);
     assert!(report["skipped"].as_array().unwrap().is_empty());
     for p in report["passages"].as_array().unwrap() {
-        assert!(p["a"]["doc"].as_str().unwrap() < p["b"]["doc"].as_str().unwrap(), "a sorts before b");
+        assert!(
+            p["a"]["doc"].as_str().unwrap() < p["b"]["doc"].as_str().unwrap(),
+            "a sorts before b"
+        );
         for w in [&p["a"], &p["b"]] {
             let text = seed_text(w["doc"].as_str().unwrap());
-            let (s, e) = (w["start"].as_u64().unwrap() as usize, w["end"].as_u64().unwrap() as usize);
+            let (s, e) = (
+                w["start"].as_u64().unwrap() as usize,
+                w["end"].as_u64().unwrap() as usize,
+            );
             assert!(s < e && e <= text.len());
             assert!(text.is_char_boundary(s) && text.is_char_boundary(e));
         }
