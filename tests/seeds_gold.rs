@@ -149,3 +149,105 @@ fn missing_path_is_a_usage_error() {
     let (code, _) = run(&["scan", "no/such/folder"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn provenance_names_reuters_and_the_uncredited_copy() {
+    let report = scan_seeds(&[]);
+    for g in gold()["provenance"].as_array().unwrap() {
+        let docs = g["docs"].as_array().unwrap();
+        let cluster = report["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| {
+                docs.iter()
+                    .all(|d| c["docs"].as_array().unwrap().contains(d))
+            })
+            .expect("a cluster holding the gold documents");
+        let p = &cluster["provenance"];
+        assert_eq!(p["origin"], g["origin"]);
+        assert_eq!(p["origin_is_external"], g["origin_is_external"]);
+        assert_eq!(p["closest_to_origin"], g["closest_to_origin"]);
+        assert_eq!(p["derived"], g["derived"]);
+        assert_eq!(p["credits_origin"], g["credits_origin"]);
+        let confidence = p["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&confidence));
+        assert!(
+            p["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e.as_str().unwrap().contains("told Reuters")),
+            "evidence quotes the credit"
+        );
+    }
+}
+
+/// Lowercase words only: the gold quote and the reported text may differ in
+/// punctuation and quote style.
+fn words(s: &str) -> String {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+#[test]
+fn quote_audit_matches_the_gold() {
+    let report = scan_seeds(&[]);
+    let groups = report["quotes"].as_array().unwrap();
+    for g in gold()["quotes"].as_array().unwrap() {
+        let want = words(g["text"].as_str().unwrap());
+        let group = groups
+            .iter()
+            .find(|q| words(q["text"].as_str().unwrap()) == want)
+            .unwrap_or_else(|| panic!("gold quote not grouped: {want}"));
+        let occ = group["occurrences"].as_array().unwrap();
+        let docs: Vec<&str> = occ.iter().map(|o| o["doc"].as_str().unwrap()).collect();
+        for d in g["docs"].as_array().unwrap() {
+            assert!(docs.contains(&d.as_str().unwrap()), "{want}: missing {d}");
+        }
+        let speaker = g["speaker"].as_str().unwrap();
+        let surname = speaker.rsplit(' ').next().unwrap();
+        for o in occ {
+            let doc = o["doc"].as_str().unwrap();
+            let got = o["speaker"].as_str().unwrap_or("");
+            assert!(
+                got.contains(surname),
+                "{want}: speaker in {doc} is {got:?}, want {speaker}"
+            );
+            let credited: Vec<&str> = o["outlet_credited"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap())
+                .collect();
+            match &g["outlet_credited"][doc] {
+                Value::Null => assert!(credited.is_empty(), "{want}: {doc} credits {credited:?}"),
+                Value::String(s) => {
+                    for outlet in ["Reuters", "AP", "AFP"] {
+                        let expected = s.split(|c: char| !c.is_alphanumeric()).any(|w| w == outlet);
+                        assert_eq!(
+                            credited.contains(&outlet),
+                            expected,
+                            "{want}: {doc} credits {credited:?}, gold {s}"
+                        );
+                    }
+                }
+                other => panic!("unexpected gold value {other}"),
+            }
+        }
+        if g["outlet_credited"]
+            .as_object()
+            .unwrap()
+            .values()
+            .any(Value::is_null)
+        {
+            assert_eq!(
+                group["uncredited_reuse"], true,
+                "{want}: uncredited reuse flagged"
+            );
+        }
+    }
+}
