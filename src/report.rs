@@ -99,10 +99,10 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let docs = &report.documents;
     writeln!(
         out,
-        "wiretrace: {} documents, {} clusters, {} passages",
-        count(docs.len()),
-        count(report.clusters.len()),
-        count(report.passages.len())
+        "wiretrace: {}, {}, {}",
+        plural(docs.len(), "document"),
+        plural(report.clusters.len(), "cluster"),
+        plural(report.passages.len(), "passage")
     )?;
     for c in &report.clusters {
         writeln!(out)?;
@@ -154,8 +154,8 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     };
     writeln!(
         out,
-        "read {} documents, skipped {}{}",
-        count(docs.len()),
+        "read {}, skipped {}{}",
+        plural(docs.len(), "document"),
         count(report.skipped.len()),
         tail
     )
@@ -245,6 +245,15 @@ pub(crate) fn excerpt(text: &str, max: usize) -> String {
     let head: String = chars[..max * 2 / 3].iter().collect();
     let tail: String = chars[chars.len() - max / 3..].iter().collect();
     format!("“{} … {}”", head.trim_end(), tail.trim_start())
+}
+
+/// "1 document", "1,204 documents".
+pub(crate) fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{} {noun}s", count(n))
+    }
 }
 
 /// 1204 → "1,204".
