@@ -108,10 +108,10 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out)?;
         writeln!(
             out,
-            "Cluster {} · {} documents · {} passages",
+            "Cluster {} · {} · {}",
             c.id,
-            c.docs.len(),
-            c.passages.len()
+            plural(c.docs.len(), "document"),
+            plural(c.passages.len(), "passage")
         )?;
         for &d in &c.docs {
             writeln!(out, "  {}", describe(&docs[d]))?;
