@@ -88,7 +88,7 @@ struct TuningArgs {
     #[arg(long, default_value_t = 50)]
     max_gap: usize,
     /// Shingles in more documents than this do not seed passages
-    /// (default: the larger of 20 and 0.5% of the documents).
+    /// (default: the larger of 50 and 1% of the documents).
     #[arg(long)]
     max_df: Option<usize>,
 }

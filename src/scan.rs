@@ -33,8 +33,9 @@ pub struct Settings {
     /// Alignment settings (minimum passage length, gap tolerance).
     pub align: AlignParams,
     /// Shingles found in more documents than this are too common to seed
-    /// a passage (stock phrases, site boilerplate). `None`: the larger of 20
-    /// and 0.5% of the documents.
+    /// a passage (stock phrases, site boilerplate). `None`: the larger of 50
+    /// and 1% of the documents: a wire story reprinted by more outlets than
+    /// that is only found through exact duplicates; raise it for such corpora.
     pub max_df: Option<usize>,
     /// A band bucket shared by more documents than this is skipped.
     pub max_bucket: usize,
@@ -83,7 +84,7 @@ impl Settings {
 
     /// The document-frequency cut-off in force for a corpus of `n` documents.
     pub fn max_df_for(&self, n: usize) -> usize {
-        self.max_df.unwrap_or_else(|| 20.max(n / 200))
+        self.max_df.unwrap_or_else(|| 50.max(n / 100))
     }
 }
 
