@@ -23,6 +23,9 @@
 //! | provenance | `provenance`, `quotes` | clusters → [`Provenance`]; texts → [`QuoteGroup`]s |
 //! | report | `report` | [`Report`] → text or JSON |
 //!
+//! [`dedup`] is the document-level job (near-duplicate pairs by MinHash +
+//! LSH, re-checked on full signatures) built from the same stages.
+//!
 //! # Example
 //!
 //! ```
@@ -49,6 +52,7 @@
 mod align;
 mod cluster;
 mod corpus;
+mod dedup;
 mod error;
 mod lsh;
 mod minhash;
@@ -64,6 +68,7 @@ pub use cluster::{Cluster, cluster_passages};
 pub use corpus::{
     Corpus, Document, ReadOptions, Skipped, parse_jsonl_line, read_bytes_as_text, read_corpus,
 };
+pub use dedup::{DedupPair, DedupReport, DedupSettings, dedup, write_dedup_json, write_dedup_text};
 pub use error::{Error, Result};
 pub use lsh::{Banding, BucketStats, candidate_pairs};
 pub use minhash::{MAX_PERM, estimate_jaccard, signature};

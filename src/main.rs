@@ -38,6 +38,23 @@ enum Command {
         #[arg(long)]
         cross_outlet: bool,
     },
+    /// Document-level near-duplicates (MinHash + LSH, re-checked on full signatures).
+    #[command(after_help = EXIT_CODES)]
+    Dedup {
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+        /// Report pairs whose estimated Jaccard similarity is at least this.
+        #[arg(long, default_value_t = 0.5)]
+        threshold: f64,
+        /// MinHash signature length K.
+        #[arg(long, default_value_t = 128)]
+        num_perm: usize,
+        /// Shingle size in tokens.
+        #[arg(long, default_value_t = 5)]
+        ngram: usize,
+    },
     /// Audit quotations shared by several documents: speakers and credits.
     #[command(after_help = EXIT_CODES)]
     Quotes {
@@ -139,6 +156,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let report = read_and_scan(&input, &settings)?;
             emit(&report, &output)
         }
+        Command::Dedup {
+            input,
+            output,
+            threshold,
+            num_perm,
+            ngram,
+        } => {
+            let corpus = read_inputs(&input)?;
+            let settings = wiretrace::DedupSettings {
+                threshold,
+                num_perm,
+                ngram,
+            };
+            let report = wiretrace::dedup(corpus, &settings)?;
+            let mut buf: Vec<u8> = Vec::new();
+            match output.format {
+                Format::Json => wiretrace::write_dedup_json(&report, &mut buf)?,
+                _ => wiretrace::write_dedup_text(&report, &mut buf)?,
+            }
+            write_out(&buf, &output)?;
+            Ok(exit_code(report.skipped.is_empty()))
+        }
         Command::Quotes { input, output } => {
             let settings = Settings {
                 provenance: false,
@@ -153,6 +192,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn read_and_scan(input: &InputArgs, settings: &Settings) -> Result<Report> {
+    Ok(scan(read_inputs(input)?, settings)?)
+}
+
+fn read_inputs(input: &InputArgs) -> Result<wiretrace::Corpus> {
     if let Some(n) = input.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -167,7 +210,31 @@ fn read_and_scan(input: &InputArgs, settings: &Settings) -> Result<Report> {
     for s in &corpus.skipped {
         eprintln!("wiretrace: skipped {}: {}", s.path, s.reason);
     }
-    Ok(scan(corpus, settings)?)
+    Ok(corpus)
+}
+
+fn exit_code(clean: bool) -> ExitCode {
+    if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    }
+}
+
+fn write_out(buf: &[u8], output: &OutputArgs) -> Result<()> {
+    match &output.out {
+        Some(path) => {
+            std::fs::write(path, buf).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(buf)
+                .context("writing to standard output")?;
+            stdout.flush().context("writing to standard output")?;
+        }
+    }
+    Ok(())
 }
 
 fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
