@@ -75,6 +75,6 @@ pub use minhash::{MAX_PERM, estimate_jaccard, signature};
 pub use provenance::{Provenance, attribute};
 pub use quotes::{QuoteGroup, QuoteOccurrence, audit_quotes};
 pub use report::{write_json, write_text};
-pub use scan::{Report, ScanStats, Settings, scan};
+pub use scan::{Progress, Report, ScanStats, Settings, Silent, scan, scan_with_progress};
 pub use shingle::{DfSketch, ShingledDoc, mix64, shingle_hashes};
 pub use text::{Token, normalized, tokenize, tokens};

@@ -2,11 +2,16 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::Write;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Mutex;
 
-use wiretrace::{ReadOptions, Report, Settings, read_corpus, scan, write_json, write_text};
+use wiretrace::{
+    Progress, ReadOptions, Report, Settings, read_corpus, scan_with_progress, write_json,
+    write_text,
+};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -19,6 +24,9 @@ Exit codes:
 #[derive(Parser, Debug)]
 #[command(name = "wiretrace", version, about, after_help = EXIT_CODES)]
 struct Cli {
+    /// No progress bars (they are shown only when stderr is a terminal).
+    #[arg(long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -133,6 +141,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    let bars = Bars::new(!cli.quiet && std::io::stderr().is_terminal());
     match cli.command {
         Command::Scan {
             input,
@@ -153,7 +162,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 cross_outlet_only: cross_outlet,
                 ..defaults
             };
-            let report = read_and_scan(&input, &settings)?;
+            let report = read_and_scan(&input, &settings, &bars)?;
             emit(&report, &output)
         }
         Command::Dedup {
@@ -183,7 +192,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 provenance: false,
                 ..Settings::default()
             };
-            let mut report = read_and_scan(&input, &settings)?;
+            let mut report = read_and_scan(&input, &settings, &bars)?;
             report.passages.clear();
             report.clusters.clear();
             emit(&report, &output)
@@ -191,8 +200,57 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn read_and_scan(input: &InputArgs, settings: &Settings) -> Result<Report> {
-    Ok(scan(read_inputs(input)?, settings)?)
+fn read_and_scan(input: &InputArgs, settings: &Settings, bars: &Bars) -> Result<Report> {
+    Ok(scan_with_progress(read_inputs(input)?, settings, bars)?)
+}
+
+/// Progress bars on stderr (indicatif), one per scan stage.
+struct Bars {
+    on: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Bars {
+    fn new(on: bool) -> Self {
+        Bars {
+            on,
+            bar: Mutex::new(None),
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn start(&self, stage: &'static str, total: u64) {
+        if !self.on {
+            return;
+        }
+        let bar = ProgressBar::new(total);
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(stage);
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            bar.inc(n);
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.bar.lock()
+            && let Some(bar) = slot.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn read_inputs(input: &InputArgs) -> Result<wiretrace::Corpus> {
