@@ -254,13 +254,7 @@ fn svg(g: &Graph, h: &mut String) {
         }
     }
     let cols = layer.iter().copied().max().unwrap_or(0) + 1;
-    let mut row = vec![0usize; n];
-    let mut per_col = vec![0usize; cols];
-    for i in 0..n {
-        row[i] = per_col[layer[i]];
-        per_col[layer[i]] += 1;
-    }
-    let rows = per_col.iter().copied().max().unwrap_or(1);
+    let (row, rows) = tree_rows(g, &layer);
     let pos = |i: usize| {
         (
             LEFT + layer[i] * (NODE_W + COL_GAP),
@@ -327,9 +321,9 @@ fn svg(g: &Graph, h: &mut String) {
             h,
             "<g><title>{what} reuse, cluster {clusters}</title><path d=\"{path}\" fill=\"none\" \
              stroke=\"{color}\" stroke-width=\"2\"{dash} marker-end=\"url(#{marker})\"/>\
-             <text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"{color}\" text-anchor=\"middle\">{what} {clusters}</text></g>",
-            (sx + tx) / 2,
-            (sy + ty) / 2 - 5,
+             <text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"{color}\" text-anchor=\"end\">{what} {clusters}</text></g>",
+            tx.saturating_sub(12),
+            ty.saturating_sub(6),
         );
     }
     for (i, node) in g.nodes.iter().enumerate() {
@@ -359,6 +353,60 @@ fn svg(g: &Graph, h: &mut String) {
         );
     }
     h.push_str("</svg>\n");
+}
+
+/// Rows for a left-to-right tree drawing: depth first from each root (a
+/// node nothing points at, in order of appearance), a leaf takes the next
+/// free row and a node the row of its first child placed under it, so a
+/// chain stays on one line. A slot already taken in a column gets a fresh
+/// row. Returns each node's row and the number of rows.
+fn tree_rows(g: &Graph, layer: &[usize]) -> (Vec<usize>, usize) {
+    let n = g.nodes.len();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut has_parent = vec![false; n];
+    for e in &g.edges {
+        children[e.from].push(e.to);
+        has_parent[e.to] = true;
+    }
+    let mut row = vec![usize::MAX; n];
+    let mut taken: HashSet<(usize, usize)> = HashSet::new();
+    let mut next = 0;
+    let roots = (0..n)
+        .filter(|&v| !has_parent[v])
+        .chain((0..n).filter(|&v| has_parent[v]));
+    for root in roots {
+        if row[root] != usize::MAX {
+            continue;
+        }
+        // Iterative depth-first walk; a node is placed after its children.
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        row[root] = usize::MAX - 1; // on the stack
+        while let Some(&mut (v, ref mut k)) = stack.last_mut() {
+            if let Some(&c) = children[v].get(*k) {
+                *k += 1;
+                if row[c] == usize::MAX {
+                    row[c] = usize::MAX - 1;
+                    stack.push((c, 0));
+                }
+                continue;
+            }
+            stack.pop();
+            let first_child = children[v]
+                .iter()
+                .map(|&c| row[c])
+                .find(|&r| r < usize::MAX - 1);
+            let r = match first_child {
+                Some(r) if !taken.contains(&(layer[v], r)) => r,
+                _ => {
+                    next += 1;
+                    next - 1
+                }
+            };
+            taken.insert((layer[v], r));
+            row[v] = r;
+        }
+    }
+    (row, next.max(1))
 }
 
 fn describe(d: &Document) -> String {
@@ -792,6 +840,35 @@ mod tests {
         let (ma, mb) = word_diff("", "new words");
         assert!(ma.is_empty());
         assert!(mb.iter().all(|m| m.1));
+    }
+
+    #[test]
+    fn graph_layout_survives_cycles() {
+        use crate::report_csv::{Edge, Node};
+        let node = |l: &str| Node {
+            label: l.to_string(),
+            sub: String::new(),
+            external: false,
+        };
+        let edge = |from, to| Edge {
+            from,
+            to,
+            credited: false,
+            clusters: vec![0],
+        };
+        let g = Graph {
+            nodes: vec![node("a"), node("b"), node("c")],
+            edges: vec![edge(0, 1), edge(1, 2), edge(2, 0)],
+            omitted_clusters: 0,
+        };
+        let mut h = String::new();
+        svg(&g, &mut h);
+        assert_eq!(h.matches("<rect x=").count(), 3 + 2);
+        assert_eq!(h.matches("<g><title>uncredited").count(), 3);
+        let layer = vec![0, 1, 2];
+        let (rows, n) = tree_rows(&g, &layer);
+        assert_eq!(n, 1);
+        assert_eq!(rows, vec![0, 0, 0]);
     }
 
     #[test]
