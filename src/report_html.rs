@@ -880,7 +880,15 @@ mod tests {
         a.outlet = Some("<script>alert('outlet')</script>".to_string());
         let mut b = crate::Document::new("b", format!("Second! {shared} More."));
         b.outlet = Some("\"><img src=x onerror=alert(2)>".to_string());
-        let report = scan(Corpus::from_documents(vec![a, b]), &Settings::default()).unwrap();
+        let corpus = Corpus {
+            documents: vec![a, b],
+            skipped: vec![crate::Skipped {
+                path: "<svg onload=alert(3)>.txt".to_string(),
+                reason: "not text & \"binary\"".to_string(),
+            }],
+            warnings: vec!["manifest row <b>7</b>".to_string()],
+        };
+        let report = scan(corpus, &Settings::default()).unwrap();
         assert_eq!(report.passages.len(), 1);
         let mut out = Vec::new();
         write_html(&report, &mut out).unwrap();
@@ -891,5 +899,10 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("&lt;script&gt;alert(&#39;outlet&#39;)&lt;/script&gt;"));
         assert!(html.contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"));
+        assert!(html.contains(
+            "<code>&lt;svg onload=alert(3)&gt;.txt</code>: not text &amp; &quot;binary&quot;"
+        ));
+        assert!(html.contains("manifest row &lt;b&gt;7&lt;/b&gt;"));
+        assert!(!html.contains("<b>7"));
     }
 }
