@@ -21,7 +21,7 @@
 //! | align | `align` | a candidate pair → [`Alignment`]s → [`Passage`]s |
 //! | cluster | `cluster` | passages → [`Cluster`]s (union-find) |
 //! | provenance | `provenance`, `quotes` | clusters → [`Provenance`]; texts → [`QuoteGroup`]s |
-//! | report | `report` | [`Report`] → text or JSON |
+//! | report | `report`, `report_html`, `report_csv` | [`Report`] → text, JSON, HTML, CSV, Graphviz DOT |
 //!
 //! [`dedup`] is the document-level job (near-duplicate pairs by MinHash +
 //! LSH, re-checked on full signatures) built from the same stages.
@@ -59,6 +59,8 @@ mod minhash;
 mod provenance;
 mod quotes;
 mod report;
+mod report_csv;
+mod report_html;
 mod scan;
 mod shingle;
 mod text;
@@ -75,6 +77,8 @@ pub use minhash::{MAX_PERM, estimate_jaccard, signature};
 pub use provenance::{Provenance, attribute};
 pub use quotes::{QuoteGroup, QuoteOccurrence, audit_quotes};
 pub use report::{write_json, write_text};
+pub use report_csv::{write_csv, write_dot};
+pub use report_html::write_html;
 pub use scan::{Progress, Report, ScanStats, Settings, Silent, scan, scan_with_progress};
 pub use shingle::{DfSketch, ShingledDoc, mix64, shingle_hashes};
 pub use text::{Token, normalized, tokenize, tokens};

@@ -122,6 +122,9 @@ struct TuningArgs {
 enum Format {
     Text,
     Json,
+    Html,
+    Csv,
+    Dot,
 }
 
 fn main() -> ExitCode {
@@ -300,6 +303,9 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     match output.format {
         Format::Text => write_text(report, &mut buf)?,
         Format::Json => write_json(report, &mut buf)?,
+        Format::Html => wiretrace::write_html(report, &mut buf)?,
+        Format::Csv => wiretrace::write_csv(report, &mut buf)?,
+        Format::Dot => wiretrace::write_dot(report, &mut buf)?,
     }
     match &output.out {
         Some(path) => {
