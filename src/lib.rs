@@ -50,6 +50,7 @@ mod align;
 mod cluster;
 mod corpus;
 mod error;
+mod generate;
 mod lsh;
 mod minhash;
 mod provenance;
@@ -65,6 +66,7 @@ pub use corpus::{
     Corpus, Document, ReadOptions, Skipped, parse_jsonl_line, read_bytes_as_text, read_corpus,
 };
 pub use error::{Error, Result};
+pub use generate::{GenSummary, generate};
 pub use lsh::{Banding, BucketStats, candidate_pairs};
 pub use minhash::{MAX_PERM, estimate_jaccard, signature};
 pub use provenance::{Provenance, attribute};
