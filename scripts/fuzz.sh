@@ -4,7 +4,7 @@
 # Only a stable toolchain is assumed: RUSTC_BOOTSTRAP=1 lets cargo-fuzz use
 # the nightly-only sanitizer flags on stable.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]
+#   [FUZZ_MAX_LEN=4096] scripts/fuzz.sh [SECONDS] [TARGET...]
 #
 # Crashes land in fuzz/artifacts/<target>/; minimize one with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz tmin <target> <artifact>
@@ -20,6 +20,8 @@ if [ ${#targets[@]} -eq 0 ]; then
     targets=(tokenize read_bytes jsonl_line manifest scan_bytes)
 fi
 export RUSTC_BOOTSTRAP=1
+# Longest input tried; short inputs keep the instrumented build fast.
+max_len=${FUZZ_MAX_LEN:-4096}
 
 seed_corpus() {
     local target=$1 dir="$root/fuzz/corpus/$1"
@@ -46,5 +48,5 @@ seed_corpus() {
 for t in "${targets[@]}"; do
     seed_corpus "$t"
     echo "== fuzzing $t for ${seconds}s"
-    (cd fuzz && cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -max_len=16384 -rss_limit_mb=2048)
+    (cd fuzz && cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$seconds" -max_len="$max_len" -rss_limit_mb=2048)
 done

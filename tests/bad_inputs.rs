@@ -96,7 +96,11 @@ fn strs<'a>(report: &'a Value, list: &str, field: &str) -> Vec<&'a str> {
         .as_array()
         .unwrap_or_else(|| panic!("no {list} array"))
         .iter()
-        .map(|e| e[field].as_str().unwrap_or_else(|| panic!("{list}[].{field}")))
+        .map(|e| {
+            e[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("{list}[].{field}"))
+        })
         .collect()
 }
 
@@ -188,14 +192,7 @@ fn bad_folder_scan_accounts_for_everything() {
     let t = build_bad_folder();
     let dir = t.0.display().to_string();
     let max = MAX_FILE_BYTES.to_string();
-    let out = wiretrace(&[
-        "scan",
-        &dir,
-        "--format",
-        "json",
-        "--max-file-bytes",
-        &max,
-    ]);
+    let out = wiretrace(&["scan", &dir, "--format", "json", "--max-file-bytes", &max]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "stderr:\n{stderr}");
     let report = json_of(&out);
@@ -324,12 +321,18 @@ fn bad_folder_scan_accounts_for_everything() {
         warnings.iter().any(|w| w.contains("missing_story.txt")),
         "{warnings:?}"
     );
-    assert!(warnings.iter().any(|w| w.contains("25/10/2011")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.contains("25/10/2011")),
+        "{warnings:?}"
+    );
 
     // Reuse among the good documents is still found, with sane spans.
     let pair_found = |x: &str, y: &str| {
         report["passages"].as_array().unwrap().iter().any(|p| {
-            let (a, b) = (p["a"]["doc"].as_str().unwrap(), p["b"]["doc"].as_str().unwrap());
+            let (a, b) = (
+                p["a"]["doc"].as_str().unwrap(),
+                p["b"]["doc"].as_str().unwrap(),
+            );
             (a, b) == (x, y) && p["tokens"].as_u64().unwrap() >= 100
         })
     };
@@ -364,14 +367,7 @@ fn bad_folder_quotes_completes() {
     let dir = t.0.display().to_string();
     let max = MAX_FILE_BYTES.to_string();
     for format in ["json", "text"] {
-        let out = wiretrace(&[
-            "quotes",
-            &dir,
-            "--format",
-            format,
-            "--max-file-bytes",
-            &max,
-        ]);
+        let out = wiretrace(&["quotes", &dir, "--format", format, "--max-file-bytes", &max]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "stderr:\n{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");

@@ -272,8 +272,7 @@ fn replay(target: &str, data: &[u8]) {
             std::fs::write(dir.join("manifest.csv"), data).unwrap();
             std::fs::write(dir.join("a.txt"), "Alpha story about the harbour.").unwrap();
             std::fs::write(dir.join("sub/b.txt"), "Beta story, from the wire.").unwrap();
-            let corpus =
-                wiretrace::read_corpus(std::slice::from_ref(&dir), &Default::default());
+            let corpus = wiretrace::read_corpus(std::slice::from_ref(&dir), &Default::default());
             let _ = std::fs::remove_dir_all(&dir);
             let corpus = corpus.expect("manifest problems are warnings");
             assert!(corpus.documents.len() + corpus.skipped.len() >= 2);

@@ -19,8 +19,7 @@ fuzz_target!(|data: &[u8]| {
     std::fs::create_dir_all(dir.join("sub")).expect("temp dir");
     std::fs::write(dir.join("manifest.csv"), data).expect("write manifest");
     std::fs::write(dir.join("a.txt"), "Alpha story about the harbour.").expect("write a");
-    std::fs::write(dir.join("sub").join("b.txt"), "Beta story, from the wire.")
-        .expect("write b");
+    std::fs::write(dir.join("sub").join("b.txt"), "Beta story, from the wire.").expect("write b");
     let corpus = wiretrace::read_corpus(&[dir.clone()], &wiretrace::ReadOptions::default())
         .expect("manifest problems must not stop the run");
     let seen = corpus.documents.len() + corpus.skipped.len();

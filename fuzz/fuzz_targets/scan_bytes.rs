@@ -27,7 +27,12 @@ fuzz_target!(|data: &[u8]| {
         assert!(report.documents[p.a.doc].id < report.documents[p.b.doc].id);
         for w in [&p.a, &p.b] {
             let t = &report.documents[w.doc].text;
-            assert!(w.start < w.end && w.end <= t.len(), "span {}..{}", w.start, w.end);
+            assert!(
+                w.start < w.end && w.end <= t.len(),
+                "span {}..{}",
+                w.start,
+                w.end
+            );
             assert!(t.is_char_boundary(w.start) && t.is_char_boundary(w.end));
         }
     }
