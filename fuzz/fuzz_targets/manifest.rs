@@ -4,7 +4,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -20,8 +19,11 @@ fuzz_target!(|data: &[u8]| {
     std::fs::write(dir.join("manifest.csv"), data).expect("write manifest");
     std::fs::write(dir.join("a.txt"), "Alpha story about the harbour.").expect("write a");
     std::fs::write(dir.join("sub").join("b.txt"), "Beta story, from the wire.").expect("write b");
-    let corpus = wiretrace::read_corpus(&[dir.clone()], &wiretrace::ReadOptions::default())
-        .expect("manifest problems must not stop the run");
+    let corpus = wiretrace::read_corpus(
+        std::slice::from_ref(&dir),
+        &wiretrace::ReadOptions::default(),
+    )
+    .expect("manifest problems must not stop the run");
     let seen = corpus.documents.len() + corpus.skipped.len();
     assert!(seen >= 2, "text files disappeared: {seen}");
     // Also as an explicit --manifest.
@@ -29,6 +31,6 @@ fuzz_target!(|data: &[u8]| {
         manifest: Some(dir.join("manifest.csv")),
         ..wiretrace::ReadOptions::default()
     };
-    let _ = wiretrace::read_corpus(&[PathBuf::from(dir.join("a.txt"))], &options);
+    let _ = wiretrace::read_corpus(&[dir.join("a.txt")], &options);
     let _ = std::fs::remove_dir_all(&dir);
 });
