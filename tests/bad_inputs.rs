@@ -412,3 +412,45 @@ fn no_arguments_is_usage_error() {
     let out = wiretrace(&["scan"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The same folder through the library: spans in decoded documents
+/// (Windows-1252, BOM, stray NUL, Urdu, Chinese) are on UTF-8 boundaries and
+/// the reused text is what both witnesses point at.
+#[test]
+fn bad_folder_library_spans_point_at_reused_text() {
+    let t = build_bad_folder();
+    let options = wiretrace::ReadOptions {
+        manifest: None,
+        max_file_bytes: MAX_FILE_BYTES as u64,
+    };
+    let corpus = wiretrace::read_corpus(std::slice::from_ref(&t.0), &options).unwrap();
+    assert!(!corpus.skipped.is_empty());
+    let report = wiretrace::scan(corpus, &wiretrace::Settings::default()).unwrap();
+    let mut pairs = Vec::new();
+    for p in &report.passages {
+        let mut sides = Vec::new();
+        for w in [&p.a, &p.b] {
+            let d = &report.documents[w.doc];
+            assert!(
+                w.start < w.end && w.end <= d.text.len(),
+                "{w:?} in {}",
+                d.id
+            );
+            assert!(d.text.is_char_boundary(w.start) && d.text.is_char_boundary(w.end));
+            let span = &d.text[w.start..w.end];
+            assert!(span.contains("Haqqani"), "{}: {span:?}", d.id);
+            sides.push(d.id.as_str());
+        }
+        pairs.push((sides[0], sides[1]));
+    }
+    assert!(pairs.contains(&("a_wire", "b_cp1252")), "{pairs:?}");
+    assert!(pairs.contains(&("a_wire", "jl-reprint")), "{pairs:?}");
+    // The Windows-1252 curly quotes decoded to the real characters.
+    let cp = report
+        .documents
+        .iter()
+        .find(|d| d.id == "b_cp1252")
+        .unwrap();
+    assert!(cp.text.starts_with("Caf\u{e9} owners"));
+    assert!(cp.text.contains("\u{201C}business is slow\u{201D}"));
+}
