@@ -380,10 +380,10 @@ fn provenance_hits(report: &Value, clusters: &Clusters) -> (usize, usize) {
             })
             .filter(|(n, _)| *n >= 2)
             .max_by_key(|(n, _)| *n);
-        if let Some((_, Some(closest))) = best {
-            if closest == original {
-                right += 1;
-            }
+        if let Some((_, Some(closest))) = best
+            && closest == original
+        {
+            right += 1;
         }
     }
     (right, scored)

@@ -140,6 +140,10 @@ struct TuningArgs {
     /// (default: the larger of 50 and 1% of the documents).
     #[arg(long)]
     max_df: Option<usize>,
+    /// Shingles in at least this many documents of one outlet are that
+    /// outlet's boilerplate and do not seed passages there (0: off).
+    #[arg(long, default_value_t = 10)]
+    max_outlet_df: usize,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,6 +190,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     ..defaults.align
                 },
                 max_df: tuning.max_df,
+                max_outlet_df: (tuning.max_outlet_df > 0).then_some(tuning.max_outlet_df),
                 cross_outlet_only: cross_outlet,
                 ..defaults
             };

@@ -11,7 +11,7 @@ use crate::lsh::{Banding, candidate_pairs};
 use crate::minhash::{MAX_PERM, signature};
 use crate::provenance::attribute;
 use crate::quotes::{QuoteGroup, audit_quotes};
-use crate::shingle::{DfSketch, ShingledDoc};
+use crate::shingle::{DfSketch, ShingledDoc, mix64};
 
 /// Settings of a scan. `Settings::default()` is what the command line uses.
 #[derive(Debug, Clone)]
@@ -37,6 +37,12 @@ pub struct Settings {
     /// and 1% of the documents: a wire story reprinted by more outlets than
     /// that is only found through exact duplicates; raise it for such corpora.
     pub max_df: Option<usize>,
+    /// Shingles found in at least this many documents *of one outlet* are
+    /// that outlet's boilerplate (site chrome, "Reader Comments", sign-up
+    /// boxes) and do not seed passages in its documents. Wire copy is
+    /// reprinted by many outlets, so it is not caught; an outlet re-issuing
+    /// the same story this often is. `None` turns the rule off.
+    pub max_outlet_df: Option<usize>,
     /// A band bucket shared by more documents than this is skipped.
     pub max_bucket: usize,
     /// Only compare documents whose outlets differ (documents of unknown
@@ -56,6 +62,7 @@ impl Default for Settings {
             banding: Banding { bands: 16, rows: 2 },
             align: AlignParams::default(),
             max_df: None,
+            max_outlet_df: Some(10),
             max_bucket: 500,
             cross_outlet_only: false,
             provenance: true,
@@ -181,9 +188,19 @@ pub fn scan_with_progress(
     let max_df = settings.max_df_for(documents.len());
     stats.max_df = max_df;
     let df = document_frequencies(&docs, max_df);
-    docs.par_iter_mut().for_each(|d| match &df {
-        Some(df) => d.set_seeds(|h| df.get(h) as usize <= max_df),
-        None => d.set_seeds(|_| true),
+    let outlet_keys: Vec<u64> = documents.iter().map(outlet_key).collect();
+    let outlet_df = settings
+        .max_outlet_df
+        .and_then(|m| outlet_frequencies(&docs, &outlet_keys, m).map(|df| (df, m)));
+    docs.par_iter_mut().zip(&outlet_keys).for_each(|(d, &ok)| {
+        let common = |h: u64| {
+            df.as_ref().is_some_and(|df| df.get(h) as usize > max_df)
+                || (ok != 0
+                    && outlet_df
+                        .as_ref()
+                        .is_some_and(|(odf, m)| odf.get(h ^ ok) as usize >= *m))
+        };
+        d.set_seeds(|h| !common(h));
     });
 
     clock.lap("document frequency");
@@ -294,6 +311,41 @@ impl Stopwatch {
 
 fn same_outlet(a: &Document, b: &Document) -> bool {
     matches!((&a.outlet, &b.outlet), (Some(x), Some(y)) if x == y)
+}
+
+/// A key for a document's outlet (0 when unknown).
+fn outlet_key(d: &Document) -> u64 {
+    match &d.outlet {
+        Some(o) if !o.trim().is_empty() => {
+            mix64(xxhash_rust::xxh3::xxh3_64(
+                o.trim().to_lowercase().as_bytes(),
+            )) | 1
+        }
+        _ => 0,
+    }
+}
+
+/// Per-outlet document frequencies (keyed by shingle ^ outlet key), or
+/// `None` when no outlet has `min` documents.
+fn outlet_frequencies(docs: &[ShingledDoc], keys: &[u64], min: usize) -> Option<DfSketch> {
+    let mut per_outlet: std::collections::BTreeMap<u64, usize> = Default::default();
+    for &k in keys.iter().filter(|&&k| k != 0) {
+        *per_outlet.entry(k).or_default() += 1;
+    }
+    if !per_outlet.values().any(|&n| n >= min) {
+        return None;
+    }
+    let mut df = DfSketch::default();
+    let keyed: Vec<Vec<u64>> = docs
+        .par_iter()
+        .zip(keys)
+        .filter(|(_, k)| **k != 0 && per_outlet.get(k).is_some_and(|&n| n >= min))
+        .map(|(d, &k)| d.distinct_shingles().into_iter().map(|h| h ^ k).collect())
+        .collect();
+    for d in &keyed {
+        df.add_document(d);
+    }
+    Some(df)
 }
 
 /// Document frequencies of shingles, or `None` when the corpus is too
