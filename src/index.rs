@@ -30,8 +30,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{
     Database, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable, ReadableTable,
-    ReadableTableMetadata,
-    TableDefinition,
+    ReadableTableMetadata, TableDefinition,
 };
 use serde::{Deserialize, Serialize};
 
@@ -226,9 +225,10 @@ impl Index {
             } else {
                 let mut numbers = txn.open_table(NUMBERS).map_err(|e| w(e.into()))?;
                 let number = match numbers.last().map_err(|e| w(e.into()))? {
-                    Some((k, _)) => k.value().checked_add(1).ok_or_else(|| {
-                        self.err("adding a document", "more than 2^32 documents")
-                    })?,
+                    Some((k, _)) => k
+                        .value()
+                        .checked_add(1)
+                        .ok_or_else(|| self.err("adding a document", "more than 2^32 documents"))?,
                     None => 0,
                 };
                 let stored = StoredDocument {
@@ -243,8 +243,8 @@ impl Index {
                     hash,
                     text: doc.text.clone(),
                 };
-                let json = serde_json::to_vec(&stored)
-                    .map_err(|e| self.err("encoding a document", e))?;
+                let json =
+                    serde_json::to_vec(&stored).map_err(|e| self.err("encoding a document", e))?;
                 documents
                     .insert(doc.id.as_str(), json.as_slice())
                     .map_err(|e| w(e.into()))?;
@@ -354,8 +354,8 @@ impl Index {
     /// stored band keys (and exact-duplicate fingerprints), load their
     /// texts, align each article with its candidates, cluster, attribute.
     ///
-    /// The report's documents are the articles (in the order given)
-    /// followed by the matched indexed documents (in id order). Articles
+    /// The report's documents are the articles and the matched indexed
+    /// documents, sorted by id (then path). Articles
     /// are compared with the archive, not with each other; an indexed
     /// document with the same id as an article is not a candidate for it.
     pub fn check(&self, articles: Vec<Document>) -> Result<Report> {
@@ -455,6 +455,21 @@ impl Index {
             .into_iter()
             .filter_map(|(i, j)| renumber.get(&j).map(|&j| (i, j)))
             .collect();
+        // Sort the documents by id (then path), as a scan of one folder does.
+        let mut order: Vec<usize> = (0..documents.len()).collect();
+        order.sort_by(|&x, &y| {
+            (&documents[x].id, &documents[x].path).cmp(&(&documents[y].id, &documents[y].path))
+        });
+        let mut position = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            position[old] = new;
+        }
+        let mut slots: Vec<Option<Document>> = documents.into_iter().map(Some).collect();
+        let documents: Vec<Document> = order.iter().filter_map(|&i| slots[i].take()).collect();
+        let pairs: Vec<(usize, usize)> = pairs
+            .into_iter()
+            .map(|(i, j)| (position[i], position[j]))
+            .collect();
         scan_pairs(documents, &pairs, &self.settings)
     }
 }
@@ -492,7 +507,10 @@ mod tests {
         assert_eq!(stored.text, d.text);
         assert!(stored.is_intact());
         let s = index.stats().expect("stats");
-        assert_eq!((s.documents, s.outlets, s.bytes), (1, 1, d.text.len() as u64));
+        assert_eq!(
+            (s.documents, s.outlets, s.bytes),
+            (1, 1, d.text.len() as u64)
+        );
         drop(index);
         let _ = std::fs::remove_dir_all(&dir);
     }

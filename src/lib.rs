@@ -72,6 +72,7 @@ pub use corpus::{
 };
 pub use dedup::{DedupPair, DedupReport, DedupSettings, dedup, write_dedup_json, write_dedup_text};
 pub use error::{Error, Result};
+pub use index::{AddOutcome, INDEX_FILE, Index, IndexStats, StoredDocument, text_hash};
 pub use lsh::{Banding, BucketStats, candidate_pairs};
 pub use minhash::{MAX_PERM, estimate_jaccard, signature};
 pub use provenance::{Provenance, attribute};
@@ -79,7 +80,6 @@ pub use quotes::{QuoteGroup, QuoteOccurrence, audit_quotes};
 pub use report::{write_json, write_text};
 pub use scan::{Report, ScanStats, Settings, scan};
 pub use scan::{scan_pairs, window_band_keys};
-pub use index::{AddOutcome, INDEX_FILE, Index, IndexStats, StoredDocument, text_hash};
 pub use serve::{ServeOptions, serve, serve_blocking};
 pub use shingle::{DfSketch, ShingledDoc, mix64, shingle_hashes};
 pub use text::{Token, normalized, tokenize, tokens};

@@ -167,18 +167,17 @@ async fn read_article(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let bytes = match tokio::time::timeout(app.options.timeout, axum::body::to_bytes(body, limit))
-        .await
-    {
-        Err(_) => {
-            return Err(error(
-                StatusCode::REQUEST_TIMEOUT,
-                "request body not received in time",
-            ));
-        }
-        Ok(Err(_)) => return Err(too_large()),
-        Ok(Ok(b)) => b,
-    };
+    let bytes =
+        match tokio::time::timeout(app.options.timeout, axum::body::to_bytes(body, limit)).await {
+            Err(_) => {
+                return Err(error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request body not received in time",
+                ));
+            }
+            Ok(Err(_)) => return Err(too_large()),
+            Ok(Ok(b)) => b,
+        };
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| error(StatusCode::BAD_REQUEST, format!("body is not UTF-8: {e}")))?;
     let (doc, _warnings) =
