@@ -431,7 +431,7 @@ fn index_add_survives_sigkill() {
             .stderr(Stdio::null())
             .spawn()
             .expect("start index add");
-        let delay = Duration::from_millis(50 + rng.below(400));
+        let delay = Duration::from_millis(50 + rng.below(2500));
         let started = Instant::now();
         while started.elapsed() < delay {
             if child.try_wait().expect("poll").is_some() {
