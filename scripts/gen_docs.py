@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write N synthetic articles (2-6 KB of text spliced from the seeds) as
+"""Write N synthetic articles (2-6 KB, words of the sources; one in five
+reuses a verbatim passage of them) as
 NNNNNN.txt into OUT_DIR. Usage: gen_docs.py N OUT_DIR [SOURCE_DIR] [SEED]"""
 import os
 import random
@@ -17,13 +18,21 @@ for name in sorted(os.listdir(src)):
 if not words:
     sys.exit(f"no .txt files in {src}")
 os.makedirs(out, exist_ok=True)
+vocab = sorted(set(words))
 for i in range(n):
+    # Mostly fresh text (words drawn at random: no shared 5-grams), and in
+    # about one article in five a passage of 40-120 words reused verbatim
+    # from the sources, as a reprinted wire story would be.
     parts = [f"Story number {i}."]
     size = len(parts[0])
     target = rng.randint(2000, 6000)
+    reuse_at = rng.randint(1, 4) if rng.random() < 0.2 else -1
     while size < target:
-        start = rng.randrange(len(words))
-        chunk = " ".join(words[start:start + rng.randint(20, 100)])
+        if len(parts) == reuse_at:
+            start = rng.randrange(len(words))
+            chunk = " ".join(words[start:start + rng.randint(40, 120)])
+        else:
+            chunk = " ".join(rng.choice(vocab) for _ in range(rng.randint(20, 60))) + "."
         parts.append(chunk)
         size += len(chunk) + 2
     with open(os.path.join(out, f"{i:06d}.txt"), "w", encoding="utf-8") as f:

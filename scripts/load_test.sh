@@ -38,13 +38,15 @@ end=$(date +%s.%N)
 echo "index add: $N documents in $(python3 -c "print(f'{$end - $start:.1f}')") s"
 "$WIRETRACE" index stats --db "$WORK/db" | tr '\n' ' '; echo
 
-# The probe: ~5 KB spliced from the same sources, so it has candidates.
-python3 "$HERE/scripts/gen_docs.py" 1 "$WORK/probe" "$SRC" 99
-python3 - "$WORK/probe/000000.txt" "$WORK/body.json" <<'PY'
-import json, sys
-text = open(sys.argv[1], encoding="utf-8").read()
-while len(text.encode()) < 5000:
-    text += "\n\n" + text
+# The probe: ~5 KB, the first 5 KB of the sources' text, so it shares
+# passages with the generated articles that reuse that part.
+python3 - "$SRC" "$WORK/body.json" <<'PY'
+import json, os, sys
+src = sys.argv[1]
+text = ""
+for name in sorted(os.listdir(src)):
+    if name.endswith(".txt") and len(text) < 5120:
+        text += open(os.path.join(src, name), encoding="utf-8", errors="replace").read() + "\n\n"
 text = text.encode()[:5120].decode("utf-8", "ignore")
 json.dump({"id": "probe", "text": text, "outlet": "Load Test"}, open(sys.argv[2], "w"))
 PY
@@ -69,7 +71,7 @@ f:close()
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 LUA
-    BODY_FILE="$WORK/body.json" timeout $((SECS + 30)) wrk -t2 -c"$CONNS" -d"${SECS}s" --latency \
+    BODY_FILE="$WORK/body.json" timeout $((SECS + 30)) wrk -t2 -c"$CONNS" -d"${SECS}s" --timeout 10s --latency \
         -s "$WORK/post.lua" "$URL" > "$WORK/load.txt"
     cat "$WORK/load.txt"
     rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/load.txt")
