@@ -164,6 +164,20 @@ impl Index {
         Ok(index)
     }
 
+    /// Open the index in directory `dir`, which must hold one already
+    /// (an [`Error::Input`] otherwise: nothing is created).
+    pub fn open_existing(dir: &Path) -> Result<Index> {
+        if !dir.join(INDEX_FILE).is_file() {
+            return Err(Error::Input {
+                path: dir.to_path_buf(),
+                message: format!(
+                    "no index here ({INDEX_FILE} missing; `wiretrace index add` creates one)"
+                ),
+            });
+        }
+        Index::open(dir)
+    }
+
     /// The index file.
     pub fn path(&self) -> &Path {
         &self.path

@@ -377,14 +377,14 @@ fn run_index(action: IndexCommand) -> Result<ExitCode> {
         }
         IndexCommand::Check { db, input, output } => {
             let corpus = read_inputs(&input)?;
-            let index = wiretrace::Index::open(&db)?;
+            let index = wiretrace::Index::open_existing(&db)?;
             let mut report = index.check(corpus.documents)?;
             report.skipped = corpus.skipped;
             report.warnings = corpus.warnings;
             emit(&report, &output)
         }
         IndexCommand::Stats { db, format } => {
-            let index = wiretrace::Index::open(&db)?;
+            let index = wiretrace::Index::open_existing(&db)?;
             let s = index.stats()?;
             let text = match format {
                 Format::Json => serde_json::to_string_pretty(&s)? + "\n",
@@ -400,7 +400,7 @@ fn run_index(action: IndexCommand) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         IndexCommand::Export { db } => {
-            let index = wiretrace::Index::open(&db)?;
+            let index = wiretrace::Index::open_existing(&db)?;
             let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
             index.for_each(|doc| {
                 let line = serde_json::to_string(&doc).map_err(|e| wiretrace::Error::Io {
