@@ -306,6 +306,32 @@ fn http_api_matches_scan_on_the_seeds() {
     assert_eq!(pair_spans(&report), want);
     assert_eq!(origins(&report), vec!["Reuters".to_string()]);
 
+    // Concurrent checks while documents are added: readers and the writer
+    // do not block each other out.
+    let mut workers = Vec::new();
+    for t in 0..4 {
+        let addr = addr.clone();
+        let checked = checked.clone();
+        workers.push(std::thread::spawn(move || {
+            for k in 0..3 {
+                let (code, body) = http(&addr, "POST", "/check", &checked);
+                assert_eq!(code, 200, "{body}");
+                let text =
+                    format!("Concurrent article {t} {k}: one two three four five six seven.");
+                let rec = record(&format!("c{t}-{k}"), &text, Some("Test"), None);
+                let (code, body) = http(&addr, "POST", "/documents", &rec);
+                assert_eq!(code, 201, "{body}");
+            }
+        }));
+    }
+    for w in workers {
+        w.join().expect("worker");
+    }
+    let (code, body) = http(&addr, "GET", "/health", b"");
+    assert_eq!(code, 200);
+    let health: Value = serde_json::from_str(&body).expect("health json");
+    assert_eq!(health["documents"], 4 + 12);
+
     // Conflicts, lookups, bad input, limits.
     let (code, body) = http(
         &addr,
