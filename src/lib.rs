@@ -21,7 +21,7 @@
 //! | align | `align` | a candidate pair → [`Alignment`]s → [`Passage`]s |
 //! | cluster | `cluster` | passages → [`Cluster`]s (union-find) |
 //! | provenance | `provenance`, `quotes` | clusters → [`Provenance`]; texts → [`QuoteGroup`]s |
-//! | report | `report` | [`Report`] → text or JSON |
+//! | report | `report`, `report_html`, `report_csv` | [`Report`] → text, JSON, HTML, CSV, Graphviz DOT |
 //!
 //! [`dedup`] is the document-level job (near-duplicate pairs by MinHash +
 //! LSH, re-checked on full signatures) built from the same stages.
@@ -54,12 +54,15 @@ mod cluster;
 mod corpus;
 mod dedup;
 mod error;
+mod generate;
 mod index;
 mod lsh;
 mod minhash;
 mod provenance;
 mod quotes;
 mod report;
+mod report_csv;
+mod report_html;
 mod scan;
 mod serve;
 mod shingle;
@@ -72,13 +75,16 @@ pub use corpus::{
 };
 pub use dedup::{DedupPair, DedupReport, DedupSettings, dedup, write_dedup_json, write_dedup_text};
 pub use error::{Error, Result};
+pub use generate::{GenSummary, generate};
 pub use index::{AddOutcome, INDEX_FILE, Index, IndexStats, StoredDocument, text_hash};
 pub use lsh::{Banding, BucketStats, candidate_pairs};
 pub use minhash::{MAX_PERM, estimate_jaccard, signature};
 pub use provenance::{Provenance, attribute};
 pub use quotes::{QuoteGroup, QuoteOccurrence, audit_quotes};
 pub use report::{write_json, write_text};
-pub use scan::{Report, ScanStats, Settings, scan};
+pub use report_csv::{write_csv, write_dot};
+pub use report_html::write_html;
+pub use scan::{Progress, Report, ScanStats, Settings, Silent, scan, scan_with_progress};
 pub use scan::{scan_pairs, window_band_keys};
 pub use serve::{ServeOptions, serve, serve_blocking};
 pub use shingle::{DfSketch, ShingledDoc, mix64, shingle_hashes};

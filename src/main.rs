@@ -2,11 +2,16 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use std::io::Write;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Mutex;
 
-use wiretrace::{ReadOptions, Report, Settings, read_corpus, scan, write_json, write_text};
+use wiretrace::{
+    Progress, ReadOptions, Report, Settings, read_corpus, scan_with_progress, write_json,
+    write_text,
+};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -19,6 +24,9 @@ Exit codes:
 #[derive(Parser, Debug)]
 #[command(name = "wiretrace", version, about, after_help = EXIT_CODES)]
 struct Cli {
+    /// No progress bars (they are shown only when stderr is a terminal).
+    #[arg(long, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,6 +70,18 @@ enum Command {
         input: InputArgs,
         #[command(flatten)]
         output: OutputArgs,
+    },
+    /// Write a synthetic news corpus with planted reuse (DIR/corpus, DIR/truth.json).
+    Gen {
+        /// Number of documents.
+        #[arg(long)]
+        docs: usize,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed of the generator (same seed, same bytes).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// A persistent index: add articles as they come, check new ones against it.
     #[command(after_help = EXIT_CODES)]
@@ -117,8 +137,8 @@ enum IndexCommand {
         #[arg(long)]
         db: PathBuf,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
+        format: StatsFormat,
     },
     /// Print every stored document as JSON Lines (id order), with its text
     /// hash; the output can be read back as input.
@@ -127,6 +147,13 @@ enum IndexCommand {
         #[arg(long)]
         db: PathBuf,
     },
+}
+
+/// Output format of `index stats`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum StatsFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Debug)]
@@ -178,6 +205,9 @@ struct TuningArgs {
 enum Format {
     Text,
     Json,
+    Html,
+    Csv,
+    Dot,
 }
 
 fn main() -> ExitCode {
@@ -197,6 +227,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    let bars = Bars::new(!cli.quiet && std::io::stderr().is_terminal());
     match cli.command {
         Command::Scan {
             input,
@@ -217,7 +248,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 cross_outlet_only: cross_outlet,
                 ..defaults
             };
-            let report = read_and_scan(&input, &settings)?;
+            let report = read_and_scan(&input, &settings, &bars)?;
             emit(&report, &output)
         }
         Command::Dedup {
@@ -247,7 +278,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 provenance: false,
                 ..Settings::default()
             };
-            let mut report = read_and_scan(&input, &settings)?;
+            let mut report = read_and_scan(&input, &settings, &bars)?;
             report.passages.clear();
             report.clusters.clear();
             emit(&report, &output)
@@ -266,11 +297,74 @@ fn run(cli: Cli) -> Result<ExitCode> {
             wiretrace::serve_blocking(&db, listen, options)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Gen { docs, out, seed } => {
+            let s = wiretrace::generate(&out, docs, seed)
+                .with_context(|| format!("generating into {}", out.display()))?;
+            println!(
+                "wrote {} documents ({} bytes) to {}, {} wire stories, {} planted passages, truth in {}",
+                s.docs,
+                s.bytes,
+                out.join("corpus").display(),
+                s.clusters,
+                s.passages,
+                out.join("truth.json").display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
-fn read_and_scan(input: &InputArgs, settings: &Settings) -> Result<Report> {
-    Ok(scan(read_inputs(input)?, settings)?)
+fn read_and_scan(input: &InputArgs, settings: &Settings, bars: &Bars) -> Result<Report> {
+    Ok(scan_with_progress(read_inputs(input)?, settings, bars)?)
+}
+
+/// Progress bars on stderr (indicatif), one per scan stage.
+struct Bars {
+    on: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Bars {
+    fn new(on: bool) -> Self {
+        Bars {
+            on,
+            bar: Mutex::new(None),
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn start(&self, stage: &'static str, total: u64) {
+        if !self.on {
+            return;
+        }
+        let bar = ProgressBar::new(total);
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {elapsed}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(stage);
+        if let Ok(mut slot) = self.bar.lock() {
+            *slot = Some(bar);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(slot) = self.bar.lock()
+            && let Some(bar) = slot.as_ref()
+        {
+            bar.inc(n);
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut slot) = self.bar.lock()
+            && let Some(bar) = slot.take()
+        {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn read_inputs(input: &InputArgs) -> Result<wiretrace::Corpus> {
@@ -320,6 +414,9 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     match output.format {
         Format::Text => write_text(report, &mut buf)?,
         Format::Json => write_json(report, &mut buf)?,
+        Format::Html => wiretrace::write_html(report, &mut buf)?,
+        Format::Csv => wiretrace::write_csv(report, &mut buf)?,
+        Format::Dot => wiretrace::write_dot(report, &mut buf)?,
     }
     match &output.out {
         Some(path) => {
@@ -387,8 +484,8 @@ fn run_index(action: IndexCommand) -> Result<ExitCode> {
             let index = wiretrace::Index::open_existing(&db)?;
             let s = index.stats()?;
             let text = match format {
-                Format::Json => serde_json::to_string_pretty(&s)? + "\n",
-                Format::Text => format!(
+                StatsFormat::Json => serde_json::to_string_pretty(&s)? + "\n",
+                StatsFormat::Text => format!(
                     "documents: {}\noutlets: {}\nbytes: {}\nband keys: {}\n",
                     s.documents, s.outlets, s.bytes, s.band_keys
                 ),

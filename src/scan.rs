@@ -123,8 +123,40 @@ pub struct Report {
     pub stats: ScanStats,
 }
 
+/// Receives progress reports from a scan, to drive progress bars.
+///
+/// Calls may come from several worker threads at once.
+pub trait Progress: Sync {
+    /// A stage starts, with `total` units of work (documents or pairs).
+    fn start(&self, stage: &'static str, total: u64);
+    /// `n` more units of the current stage are done.
+    fn advance(&self, n: u64);
+    /// The current stage is over.
+    fn finish(&self);
+}
+
+/// A [`Progress`] that reports nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn start(&self, _: &'static str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
 /// Find reused passages in `corpus`, cluster them, and attribute them.
 pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
+    scan_with_progress(corpus, settings, &Silent)
+}
+
+/// [`scan`], reporting progress of the long stages (tokenizing, signing
+/// windows, aligning candidate pairs) to `progress`.
+pub fn scan_with_progress(
+    corpus: Corpus,
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Result<Report> {
     settings.check()?;
     let Corpus {
         documents,
@@ -135,10 +167,13 @@ pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
     let mut clock = Stopwatch::new();
 
     // Tokenize and shingle.
+    progress.start("tokenize", documents.len() as u64);
     let mut docs: Vec<ShingledDoc> = documents
         .par_iter()
         .map(|d| ShingledDoc::new(&d.text, settings.ngram))
+        .inspect(|_| progress.advance(1))
         .collect();
+    progress.finish();
     stats.tokens = docs.iter().map(|d| d.tokens.len()).sum();
     clock.lap("tokenize+shingle");
 
@@ -153,7 +188,9 @@ pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
 
     clock.lap("document frequency");
     // Candidate pairs: windowed MinHash + banded LSH, plus exact duplicates.
-    let (mut pairs, windows, oversized) = lsh_candidates(&docs, settings);
+    progress.start("signatures", docs.len() as u64);
+    let (mut pairs, windows, oversized) = lsh_candidates(&docs, settings, progress);
+    progress.finish();
     stats.windows = windows;
     stats.oversized_buckets = oversized;
     pairs.extend(exact_duplicate_pairs(&docs));
@@ -177,8 +214,10 @@ pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
     clock.lap("signatures+LSH");
 
     // Align every candidate pair.
+    progress.start("align", pairs.len() as u64);
     let found: Vec<(usize, usize, Alignment)> = pairs
         .par_iter()
+        .inspect(|_| progress.advance(1))
         .flat_map_iter(|&(x, y)| {
             align_pair(
                 &documents[x].text,
@@ -191,6 +230,7 @@ pub fn scan(corpus: Corpus, settings: &Settings) -> Result<Report> {
             .map(move |al| (x, y, al))
         })
         .collect();
+    progress.finish();
     let mut passages: Vec<Passage> = found
         .into_iter()
         .map(|(x, y, al)| to_passage(x, &docs[x], y, &docs[y], &al))
@@ -380,7 +420,11 @@ fn document_frequencies(docs: &[ShingledDoc], max_df: usize) -> Option<DfSketch>
 
 /// Window signatures → band keys → candidate pairs. Returns the pairs,
 /// the number of windows and the number of oversized buckets.
-fn lsh_candidates(docs: &[ShingledDoc], s: &Settings) -> (Vec<(u32, u32)>, usize, usize) {
+fn lsh_candidates(
+    docs: &[ShingledDoc],
+    s: &Settings,
+    progress: &dyn Progress,
+) -> (Vec<(u32, u32)>, usize, usize) {
     let per_doc: Vec<(Vec<(u64, u32)>, usize)> = docs
         .par_iter()
         .enumerate()
@@ -402,6 +446,7 @@ fn lsh_candidates(docs: &[ShingledDoc], s: &Settings) -> (Vec<(u32, u32)>, usize
                     windows += 1;
                 }
             }
+            progress.advance(1);
             (entries, windows)
         })
         .collect();

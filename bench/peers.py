@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Run one near-duplicate peer on a JSON Lines corpus and write its pairs.
+
+    python3 bench/peers.py {datasketch,rensa,gaoya,exact} CORPUS.jsonl OUT.json \
+        [--threshold 0.5] [--num-perm 128]
+
+Every peer gets the same input (the `text` of each record), word 5-gram
+shingles over lowercased alphanumeric tokens, K permutations and the
+threshold. datasketch and rensa are given the shingles from Python (that is
+how they are used); gaoya tokenizes in Rust with its own word analyzer
+(lowercase, 5-grams), its fastest path. `exact` computes exact Jaccard for
+every pair sharing a shingle (the truth). OUT.json holds {"pairs": [[a, b], ...],
+"seconds": wall time inside the process}.
+"""
+import argparse, collections, itertools, json, re, sys, time
+
+TOKEN = re.compile(r"[0-9a-z]+(?:['’.][0-9a-z]+)*")
+
+
+def shingles(text, n=5):
+    toks = [t.replace("'", "").replace("’", "").replace(".", "") for t in TOKEN.findall(text.lower())]
+    if len(toks) < n:
+        return [" ".join(toks)] if toks else []
+    return list({" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)})
+
+
+def read(path):
+    ids, texts = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                ids.append(str(r["id"]))
+                texts.append(r["text"])
+    return ids, texts
+
+
+def run_datasketch(ids, texts, t, k):
+    from datasketch import MinHash, MinHashLSH
+    lsh = MinHashLSH(threshold=t, num_perm=k)
+    sigs = []
+    for i, text in enumerate(texts):
+        m = MinHash(num_perm=k)
+        m.update_batch([s.encode() for s in shingles(text)])
+        sigs.append(m)
+        lsh.insert(i, m)
+    pairs = set()
+    for i, m in enumerate(sigs):
+        for j in lsh.query(m):
+            if j != i:
+                pairs.add((min(i, j), max(i, j)))
+    return pairs
+
+
+def run_rensa(ids, texts, t, k):
+    from rensa import RMinHash, RMinHashLSH
+    lsh = RMinHashLSH(threshold=t, num_perm=k, num_bands=16)
+    sigs = []
+    for i, text in enumerate(texts):
+        m = RMinHash(num_perm=k, seed=42)
+        m.update(shingles(text))
+        sigs.append(m)
+        lsh.insert(i, m)
+    pairs = set()
+    for i, m in enumerate(sigs):
+        for j in lsh.query(m):
+            if j != i:
+                pairs.add((min(i, j), max(i, j)))
+    return pairs
+
+
+def run_gaoya(ids, texts, t, k):
+    from gaoya.minhash import MinHashStringIndex
+    bands = 16
+    index = MinHashStringIndex(hash_size=32, jaccard_threshold=t, num_bands=bands, band_size=k // bands,
+                               analyzer="word", lowercase=True, ngram_range=(5, 5))
+    index.par_bulk_insert_docs(list(range(len(texts))), texts)
+    pairs = set()
+    for i, found in enumerate(index.par_bulk_query(texts)):
+        for j in found:
+            if j != i:
+                pairs.add((min(i, j), max(i, j)))
+    return pairs
+
+
+def run_exact(ids, texts, t, k):
+    sets = [set(shingles(x)) for x in texts]
+    index = collections.defaultdict(list)
+    for i, s in enumerate(sets):
+        for sh in s:
+            index[sh].append(i)
+    shared = collections.Counter()
+    for docs in index.values():
+        if len(docs) > 1:
+            for x, y in itertools.combinations(docs, 2):
+                shared[(x, y)] += 1
+    return {p for p, c in shared.items() if c / (len(sets[p[0]]) + len(sets[p[1]]) - c) >= t}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("peer", choices=["datasketch", "rensa", "gaoya", "exact"])
+    ap.add_argument("corpus")
+    ap.add_argument("out")
+    ap.add_argument("--threshold", type=float, default=0.5)
+    ap.add_argument("--num-perm", type=int, default=128)
+    a = ap.parse_args()
+    start = time.time()
+    ids, texts = read(a.corpus)
+    pairs = globals()["run_" + a.peer](ids, texts, a.threshold, a.num_perm)
+    seconds = time.time() - start
+    named = sorted(tuple(sorted((ids[x], ids[y]))) for x, y in pairs)
+    json.dump({"peer": a.peer, "seconds": seconds, "pairs": named}, open(a.out, "w"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

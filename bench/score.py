@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Score pair files against the exact-Jaccard truth and print one table.
+
+    python3 bench/score.py TRUTH.json CORPUS_BYTES NAME=PAIRS.json:TIME.txt ...
+
+PAIRS.json is peers.py output or a `wiretrace dedup --format json` report;
+TIME.txt is the `/usr/bin/time -v` log of that run (wall time, peak RSS).
+"""
+import json, re, sys
+
+
+def pairs_of(path):
+    d = json.load(open(path))
+    if d["pairs"] and isinstance(d["pairs"][0], dict):
+        return {tuple(sorted((p["a"], p["b"]))) for p in d["pairs"]}
+    return {tuple(p) for p in d["pairs"]}
+
+
+def time_of(path):
+    text = open(path).read()
+    m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", text)
+    wall = (int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))) if m else float("nan")
+    r = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
+    return wall, (int(r.group(1)) / 1024 if r else float("nan"))
+
+
+def main():
+    truth = pairs_of(sys.argv[1])
+    size_mb = int(sys.argv[2]) / 1e6
+    rows = []
+    for arg in sys.argv[3:]:
+        name, rest = arg.split("=", 1)
+        pairs_path, time_path = rest.split(":", 1)
+        found = pairs_of(pairs_path)
+        wall, rss = time_of(time_path)
+        tp = len(found & truth)
+        rows.append((name, wall, size_mb / wall if wall else 0, rss, tp / max(1, len(truth)), tp / max(1, len(found)), len(found)))
+    ours = next((r for r in rows if r[0] == "wiretrace"), None)
+    print(f"truth pairs: {len(truth)}   corpus: {size_mb:.1f} MB")
+    print(f"{'tool':<12}{'wall s':>9}{'MB/s':>9}{'RSS MB':>9}{'recall':>9}{'precision':>10}{'pairs':>8}{'wiretrace ×':>13}")
+    for name, wall, mbs, rss, rec, prec, n in rows:
+        ratio = f"{wall / ours[1]:.1f}" if ours and ours[1] else "-"
+        print(f"{name:<12}{wall:>9.2f}{mbs:>9.1f}{rss:>9.0f}{rec:>9.4f}{prec:>10.4f}{n:>8}{ratio:>13}")
+
+
+if __name__ == "__main__":
+    main()
