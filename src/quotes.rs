@@ -29,8 +29,11 @@
 //! 4. **Group** across documents: quotes are normalized (lowercase, quotes
 //!    and brackets folded, `U.S.` → `us`, punctuation dropped, whitespace
 //!    collapsed). Candidates come from an inverted index of normalized word
-//!    3-grams (2-grams for two-word quotes; very common n-grams are skipped),
-//!    never from all pairs. A candidate pair is the same quotation when the
+//!    4-grams (whole quotes of two or three words, found inside longer ones
+//!    too); n-grams shared by more than `MAX_POSTING` distinct quotes are
+//!    formulas and skipped, and two quotes of four words or more must share
+//!    two n-grams, so the work grows with the corpus, not its square. Never
+//!    all pairs. A candidate pair is the same quotation when the
 //!    normalized texts are equal, or their normalized Levenshtein similarity
 //!    is >= `SIMILAR` (0.85), or one quote's words occur whole and in order inside
 //!    the other, or they share a run of words covering most of the shorter.
@@ -39,7 +42,7 @@
 
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::corpus::Document;
@@ -81,10 +84,15 @@ pub struct QuoteGroup {
 const MIN_WORDS: usize = 2;
 /// Normalized Levenshtein similarity at which two quotes are the same.
 const SIMILAR: f64 = 0.85;
+/// Quotes up to this long (normalized bytes) are compared by characters,
+/// longer ones by words.
+const CHAR_LEV_BYTES: usize = 300;
 /// Quotes longer than this (normalized bytes) skip the Levenshtein test.
 const MAX_LEV_BYTES: usize = 2000;
-/// n-grams shared by more quotes than this are too common to index.
-const MAX_POSTING: usize = 400;
+/// n-grams shared by more distinct quotes than this are too common to index.
+const MAX_POSTING: usize = 64;
+/// Word n-gram size of the candidate index.
+const GRAM: usize = 4;
 /// Longest speaker phrase, in words.
 const MAX_SPEAKER_WORDS: usize = 12;
 
@@ -808,8 +816,22 @@ fn same_quote(a: &Quote, b: &Quote) -> bool {
         return true;
     }
     let bytes = a.norm.len().max(b.norm.len());
-    if bytes <= MAX_LEV_BYTES && strsim::normalized_levenshtein(&a.norm, &b.norm) >= SIMILAR {
-        return true;
+    // Levenshtein distance is at least the length difference: skip the
+    // quadratic test when that alone rules the pair out.
+    let close_in_length =
+        (a.norm.len().abs_diff(b.norm.len()) as f64) <= (1.0 - SIMILAR) * bytes as f64;
+    if close_in_length && bytes <= MAX_LEV_BYTES {
+        // Characters for short quotes (a one-word edit in five words is
+        // small), words for long ones (the same verdict, far cheaper).
+        let similarity = if bytes <= CHAR_LEV_BYTES {
+            strsim::normalized_levenshtein(&a.norm, &b.norm)
+        } else {
+            let d = strsim::generic_levenshtein(&a.words, &b.words);
+            1.0 - d as f64 / a.words.len().max(b.words.len()).max(1) as f64
+        };
+        if similarity >= SIMILAR {
+            return true;
+        }
     }
     let run = longest_common_run(&short.words, &long.words);
     short.words.len() >= 6 && run * 10 >= short.words.len() * 8
@@ -820,44 +842,73 @@ fn same_quote(a: &Quote, b: &Quote) -> bool {
 fn candidate_pairs(reps: &[&Quote]) -> BTreeSet<(usize, usize)> {
     let short_grams: BTreeSet<u64> = reps
         .iter()
-        .filter(|q| q.words.len() < 3)
+        .filter(|q| q.words.len() < GRAM)
         .map(|q| gram_hash(&q.words, 0, q.words.len()))
         .collect();
-    let mut index: HashMap<(u8, u64), Vec<usize>> = HashMap::new();
+    let mut keyed: Vec<(u64, u32)> = Vec::new();
+    let mut gram_counts: Vec<usize> = Vec::with_capacity(reps.len());
     for (qi, q) in reps.iter().enumerate() {
-        for (n, h) in quote_grams(q, &short_grams) {
-            let list = index.entry((n, h)).or_default();
-            if list.last() != Some(&qi) {
-                list.push(qi);
+        let mut grams = quote_grams(q, &short_grams);
+        grams.sort_unstable();
+        grams.dedup();
+        gram_counts.push(grams.len());
+        keyed.extend(grams.into_iter().map(|g| (g, qi as u32)));
+    }
+    keyed.par_sort_unstable();
+    let mut hits: Vec<(u32, u32)> = Vec::new();
+    let mut i = 0;
+    while i < keyed.len() {
+        let j = i + keyed[i..].iter().take_while(|k| k.0 == keyed[i].0).count();
+        let list = &keyed[i..j];
+        if list.len() > 1 && list.len() <= MAX_POSTING {
+            for (k, &(_, a)) in list.iter().enumerate() {
+                hits.extend(list[k + 1..].iter().map(|&(_, b)| (a, b)));
             }
         }
+        i = j;
     }
+    hits.par_sort_unstable();
     let mut pairs = BTreeSet::new();
-    for list in index
-        .values()
-        .filter(|l| l.len() > 1 && l.len() <= MAX_POSTING)
-    {
-        for (k, &i) in list.iter().enumerate() {
-            pairs.extend(list[k + 1..].iter().map(|&j| (i, j)));
+    let mut i = 0;
+    while i < hits.len() {
+        let j = i + hits[i..].iter().take_while(|h| **h == hits[i]).count();
+        let (a, b) = (hits[i].0 as usize, hits[i].1 as usize);
+        let shorter = reps[a].words.len().min(reps[b].words.len());
+        let needed = if shorter < GRAM {
+            1
+        } else {
+            gram_counts[a].min(gram_counts[b]).min(2)
+        };
+        if j - i >= needed {
+            pairs.insert((a, b));
         }
+        i = j;
     }
     pairs
 }
 
-/// The index keys of a quote: its word 3-grams, plus any 2-grams that are
-/// whole two-word quotes somewhere (so those can be found inside longer ones).
-fn quote_grams(q: &Quote, short_grams: &BTreeSet<u64>) -> Vec<(u8, u64)> {
+/// The index keys of a quote: its word 4-grams (the whole quote when it is
+/// shorter), plus any shorter n-grams that are whole short quotes somewhere
+/// (so those can be found inside longer ones). The n-gram size is mixed
+/// into the key.
+fn quote_grams(q: &Quote, short_grams: &BTreeSet<u64>) -> Vec<u64> {
     let w = &q.words;
+    let key = |n: usize, h: u64| h ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut out = Vec::new();
-    if w.len() < 3 {
-        out.push((2, gram_hash(w, 0, w.len())));
+    if w.len() < GRAM {
+        out.push(key(w.len(), gram_hash(w, 0, w.len())));
     } else {
-        out.extend((0..=w.len() - 3).map(|i| (3, gram_hash(w, i, 3))));
+        out.extend((0..=w.len() - GRAM).map(|i| key(GRAM, gram_hash(w, i, GRAM))));
     }
-    for i in 0..w.len().saturating_sub(1) {
-        let h = gram_hash(w, i, 2);
-        if short_grams.contains(&h) && !(w.len() == 2 && i == 0) {
-            out.push((2, h));
+    for n in 2..GRAM.min(w.len() + 1) {
+        for i in 0..=w.len() - n {
+            if n == w.len() {
+                continue;
+            }
+            let h = gram_hash(w, i, n);
+            if short_grams.contains(&h) {
+                out.push(key(n, h));
+            }
         }
     }
     out
