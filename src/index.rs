@@ -10,16 +10,20 @@
 //! | `bands` | band key (u64) → document numbers (multimap) |
 //! | `fingerprints` | normalized-token fingerprint (u64) → document numbers (multimap) |
 //! | `outlets` | outlet → number of documents |
+//! | `shingle_df` | shingle hash → number of documents containing it |
 //! | `meta` | `"bytes"` → total text bytes |
 //!
 //! Band keys are the windowed MinHash band keys of [`crate::scan`]
 //! (`Settings::default().window` and `.banding`), computed with
-//! [`crate::window_band_keys`]. One difference from a scan: a scan drops
-//! shingles found in more than `max_df` documents before signing, the
-//! index signs every shingle (the corpus grows, so the cut-off would move
-//! under stored keys). Very common shingles therefore still produce band
-//! keys; buckets of more than `Settings::max_bucket` documents are skipped
-//! at check time, as in a scan.
+//! [`crate::window_band_keys`] over the document's seeds: its shingles
+//! found in at most `Settings::max_df_for(n)` documents (the larger of 50
+//! and 1% of them), as in a scan. The difference from a scan: the
+//! cut-off is applied with the counts *at the time of the add* (stored keys
+//! are not recomputed when a shingle later becomes common), and at check
+//! time with the current counts. A shingle that becomes common (boilerplate,
+//! stock phrases) stops producing keys for later documents and checks; keys
+//! stored before remain but are no longer queried. Buckets of more than
+//! `Settings::max_bucket` documents are skipped at check time, as in a scan.
 //!
 //! Each added document is one write transaction: once [`Index::add`]
 //! returns, the document is committed, and a process killed mid-way leaves
@@ -46,6 +50,7 @@ const FINGERPRINTS: MultimapTableDefinition<u64, u32> =
     MultimapTableDefinition::new("fingerprints");
 const OUTLETS: TableDefinition<&str, u64> = TableDefinition::new("outlets");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const SHINGLE_DF: TableDefinition<u64, u32> = TableDefinition::new("shingle_df");
 
 /// The file name of the index inside its directory.
 pub const INDEX_FILE: &str = "wiretrace.redb";
@@ -201,23 +206,18 @@ impl Index {
                 .map_err(|e| w(e.into()))?;
             txn.open_table(OUTLETS).map_err(|e| w(e.into()))?;
             txn.open_table(META).map_err(|e| w(e.into()))?;
+            txn.open_table(SHINGLE_DF).map_err(|e| w(e.into()))?;
         }
         txn.commit().map_err(|e| w(e.into()))
-    }
-
-    fn shingle(&self, text: &str) -> ShingledDoc {
-        let mut d = ShingledDoc::new(text, self.settings.ngram);
-        d.set_seeds(|_| true);
-        d
     }
 
     /// Add one document in one write transaction. Idempotent by id: the
     /// same id with the same text is [`AddOutcome::AlreadyIndexed`], with
     /// another text [`AddOutcome::Conflict`] (the stored text is kept).
     pub fn add(&self, doc: &Document) -> Result<AddOutcome> {
-        // The expensive part runs before the transaction is opened.
-        let sh = self.shingle(&doc.text);
-        let keys = window_band_keys(&sh, &self.settings);
+        // Tokenizing runs before the transaction is opened.
+        let mut sh = ShingledDoc::new(&doc.text, self.settings.ngram);
+        let distinct = sh.distinct_shingles();
         let hash = text_hash(&doc.text);
         let w = |e: redb::Error| self.err("adding a document", e);
 
@@ -265,6 +265,25 @@ impl Index {
                 numbers
                     .insert(number, doc.id.as_str())
                     .map_err(|e| w(e.into()))?;
+                // Document frequencies, this document included; seeds are
+                // the shingles not too common now.
+                let mut df = txn.open_table(SHINGLE_DF).map_err(|e| w(e.into()))?;
+                let max_df = self.settings.max_df_for(number as usize + 1);
+                let mut common = std::collections::HashSet::new();
+                for &h in &distinct {
+                    let n = df
+                        .get(h)
+                        .map_err(|e| w(e.into()))?
+                        .map(|g| g.value())
+                        .unwrap_or(0)
+                        .saturating_add(1);
+                    df.insert(h, n).map_err(|e| w(e.into()))?;
+                    if n as usize > max_df {
+                        common.insert(h);
+                    }
+                }
+                sh.set_seeds(|h| !common.contains(&h));
+                let keys = window_band_keys(&sh, &self.settings);
                 let mut bands = txn.open_multimap_table(BANDS).map_err(|e| w(e.into()))?;
                 for &k in &keys {
                     bands.insert(k, number).map_err(|e| w(e.into()))?;
@@ -374,18 +393,36 @@ impl Index {
     /// document with the same id as an article is not a candidate for it.
     pub fn check(&self, articles: Vec<Document>) -> Result<Report> {
         let r = |e: redb::Error| self.err("reading", e);
-        let keys: Vec<(Vec<u64>, u64, bool)> = articles
-            .iter()
-            .map(|a| {
-                let sh = self.shingle(&a.text);
-                (
-                    window_band_keys(&sh, &self.settings),
-                    fingerprint_key(&sh),
-                    sh.tokens.is_empty(),
-                )
-            })
-            .collect();
         let txn = self.db.begin_read().map_err(|e| r(e.into()))?;
+        let df = txn.open_table(SHINGLE_DF).map_err(|e| r(e.into()))?;
+        let indexed = txn
+            .open_table(DOCUMENTS)
+            .map_err(|e| r(e.into()))?
+            .len()
+            .map_err(|e| r(e.into()))?;
+        // Shingles too common to be seeds: counted with the article added.
+        let max_df = self.settings.max_df_for(indexed as usize + 1);
+        let mut common: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        let mut keys: Vec<(Vec<u64>, u64, bool)> = Vec::with_capacity(articles.len());
+        for a in &articles {
+            let mut sh = ShingledDoc::new(&a.text, self.settings.ngram);
+            for h in sh.distinct_shingles() {
+                let n = df
+                    .get(h)
+                    .map_err(|e| r(e.into()))?
+                    .map(|g| g.value())
+                    .unwrap_or(0) as usize;
+                if n + 1 > max_df {
+                    common.insert(h);
+                }
+            }
+            sh.set_seeds(|h| !common.contains(&h));
+            keys.push((
+                window_band_keys(&sh, &self.settings),
+                fingerprint_key(&sh),
+                sh.tokens.is_empty(),
+            ));
+        }
         let bands = txn.open_multimap_table(BANDS).map_err(|e| r(e.into()))?;
         let fps = txn
             .open_multimap_table(FINGERPRINTS)
@@ -484,7 +521,10 @@ impl Index {
             .into_iter()
             .map(|(i, j)| (position[i], position[j]))
             .collect();
-        scan_pairs(documents, &pairs, &self.settings)
+        // Articles are only paired with indexed documents, so every shared
+        // shingle is an article's: its cut-off applies to both sides.
+        let keep = move |h: u64| !common.contains(&h);
+        scan_pairs(documents, &pairs, &self.settings, &keep)
     }
 }
 

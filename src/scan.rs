@@ -292,15 +292,17 @@ pub fn window_band_keys(doc: &ShingledDoc, settings: &Settings) -> Vec<u64> {
 }
 
 /// The second half of [`scan`] for candidate pairs found elsewhere (the
-/// persistent index): shingle `documents` (every shingle is a seed: there
-/// is no document-frequency cut-off), align each pair of `pairs` (indices
-/// into `documents`), cluster the passages, attribute the clusters and
-/// audit quotations, as `settings` says. Pairs are oriented and numbered as
-/// in [`scan`], so the report has the same shape.
+/// persistent index): shingle `documents`, keep as seeds the shingles for
+/// which `keep` holds (the caller's document-frequency cut-off), align each
+/// pair of `pairs` (indices into `documents`), cluster the passages,
+/// attribute the clusters and audit quotations, as `settings` says. Pairs
+/// are oriented and numbered as in [`scan`], so the report has the same
+/// shape.
 pub fn scan_pairs(
     documents: Vec<Document>,
     pairs: &[(usize, usize)],
     settings: &Settings,
+    keep: &(dyn Fn(u64) -> bool + Sync),
 ) -> Result<Report> {
     settings.check()?;
     let mut stats = ScanStats::default();
@@ -308,7 +310,7 @@ pub fn scan_pairs(
         .par_iter()
         .map(|d| {
             let mut s = ShingledDoc::new(&d.text, settings.ngram);
-            s.set_seeds(|_| true);
+            s.set_seeds(keep);
             s
         })
         .collect();
