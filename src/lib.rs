@@ -54,6 +54,7 @@ mod cluster;
 mod corpus;
 mod dedup;
 mod error;
+mod eval;
 mod generate;
 mod index;
 mod lsh;
@@ -75,6 +76,7 @@ pub use corpus::{
 };
 pub use dedup::{DedupPair, DedupReport, DedupSettings, dedup, write_dedup_json, write_dedup_text};
 pub use error::{Error, Result};
+pub use eval::{Evaluation, evaluate, format_evaluation};
 pub use generate::{GenSummary, generate};
 pub use index::{AddOutcome, INDEX_FILE, Index, IndexStats, StoredDocument, text_hash};
 pub use lsh::{Banding, BucketStats, candidate_pairs};

@@ -63,6 +63,18 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         ngram: usize,
     },
+    /// Score a JSON report against ground truth (a generator truth.json or a
+    /// gold file such as tests/data/seeds-gold.json).
+    Eval {
+        /// The truth file.
+        #[arg(long)]
+        truth: PathBuf,
+        /// A `wiretrace scan --format json` report.
+        report: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Audit quotations shared by several documents: speakers and credits.
     #[command(after_help = EXIT_CODES)]
     Quotes {
@@ -272,6 +284,27 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             write_out(&buf, &output)?;
             Ok(exit_code(report.skipped.is_empty()))
+        }
+        Command::Eval {
+            truth,
+            report,
+            format,
+        } => {
+            let read_json = |p: &PathBuf| -> Result<serde_json::Value> {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading {}", p.display()))?;
+                serde_json::from_str(&text).with_context(|| format!("{}: not JSON", p.display()))
+            };
+            let (truth, report) = (read_json(&truth)?, read_json(&report)?);
+            let e =
+                wiretrace::evaluate(&truth, &report, &|path| std::fs::read_to_string(path).ok())
+                    .map_err(anyhow::Error::msg)?;
+            if format == Format::Json {
+                println!("{}", serde_json::to_string_pretty(&e)?);
+            } else {
+                print!("{}", wiretrace::format_evaluation(&e));
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Quotes { input, output } => {
             let settings = Settings {

@@ -251,3 +251,27 @@ fn quote_audit_matches_the_gold() {
         }
     }
 }
+
+#[test]
+fn eval_scores_the_seeds_against_the_gold() {
+    let out = std::env::temp_dir().join(format!("wiretrace-eval-{}.json", std::process::id()));
+    let out_s = out.to_string_lossy().to_string();
+    let (code, _) = run(&["scan", "seeds", "--format", "json", "--out", &out_s]);
+    assert_eq!(code, 0);
+    let (code, stdout) = run(&[
+        "eval",
+        "--truth",
+        "tests/data/seeds-gold.json",
+        &out_s,
+        "--format",
+        "json",
+    ]);
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(code, 0);
+    let e: Value = serde_json::from_slice(&stdout).expect("eval JSON");
+    assert_eq!(e["cases"], 7);
+    assert_eq!(e["recall"], 1.0);
+    assert_eq!(e["pair_precision"], 1.0);
+    assert_eq!(e["provenance_accuracy"], 1.0);
+    assert_eq!(e["granularity"], 1.0);
+}
