@@ -29,6 +29,14 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The persistent index could not be opened, read or written.
+    #[error("index {path}: {message}")]
+    Index {
+        /// The index file.
+        path: PathBuf,
+        /// What went wrong, in words.
+        message: String,
+    },
 }
 
 /// Shorthand for results whose error is [`Error`].

@@ -95,6 +95,77 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// A persistent index: add articles as they come, check new ones against it.
+    #[command(after_help = EXIT_CODES)]
+    Index {
+        #[command(subcommand)]
+        action: IndexCommand,
+    },
+    /// Serve an index over HTTP: POST /check, POST /documents,
+    /// GET /documents/{id}, GET /health (JSON).
+    Serve {
+        /// Index directory (holds wiretrace.redb; created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        /// Address to listen on (port 0: any free port; the bound address
+        /// is printed on standard output).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Largest request body, in bytes (413 beyond).
+        #[arg(long, default_value_t = 8 * 1024 * 1024)]
+        body_limit: usize,
+        /// Request timeout, in seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum IndexCommand {
+    /// Add articles (same inputs as scan). Idempotent by id; an id already
+    /// indexed with another text is a conflict and is not overwritten.
+    #[command(after_help = EXIT_CODES)]
+    Add {
+        /// Index directory (holds wiretrace.redb; created if missing).
+        #[arg(long)]
+        db: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+    },
+    /// Check articles against the index; prints the same report as scan.
+    #[command(after_help = EXIT_CODES)]
+    Check {
+        /// Index directory.
+        #[arg(long)]
+        db: PathBuf,
+        #[command(flatten)]
+        input: InputArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Counts: documents, outlets, bytes.
+    Stats {
+        /// Index directory.
+        #[arg(long)]
+        db: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = StatsFormat::Text)]
+        format: StatsFormat,
+    },
+    /// Print every stored document as JSON Lines (id order), with its text
+    /// hash; the output can be read back as input.
+    Export {
+        /// Index directory.
+        #[arg(long)]
+        db: PathBuf,
+    },
+}
+
+/// Output format of `index stats`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum StatsFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Debug)]
@@ -250,6 +321,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             report.clusters.clear();
             emit(&report, &output)
         }
+        Command::Index { action } => run_index(action),
+        Command::Serve {
+            db,
+            listen,
+            body_limit,
+            timeout,
+        } => {
+            let options = wiretrace::ServeOptions {
+                body_limit,
+                timeout: std::time::Duration::from_secs(timeout.max(1)),
+            };
+            wiretrace::serve_blocking(&db, listen, options)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Gen { docs, out, seed } => {
             let s = wiretrace::generate(&out, docs, seed)
                 .with_context(|| format!("generating into {}", out.display()))?;
@@ -388,4 +473,82 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(3)
     })
+}
+
+fn run_index(action: IndexCommand) -> Result<ExitCode> {
+    use std::io::IsTerminal;
+    match action {
+        IndexCommand::Add { db, input } => {
+            let corpus = read_inputs(&input)?;
+            let index = wiretrace::Index::open(&db)?;
+            let bar = if std::io::stderr().is_terminal() {
+                indicatif::ProgressBar::new(corpus.documents.len() as u64)
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let (mut added, mut already, mut conflicts) = (0usize, 0usize, 0usize);
+            for doc in &corpus.documents {
+                match index.add(doc)? {
+                    wiretrace::AddOutcome::Added => added += 1,
+                    wiretrace::AddOutcome::AlreadyIndexed => already += 1,
+                    wiretrace::AddOutcome::Conflict => {
+                        conflicts += 1;
+                        bar.suspend(|| {
+                            eprintln!(
+                                "wiretrace: conflict: {} ({}) is already indexed with another text; not overwritten",
+                                doc.id, doc.path
+                            )
+                        });
+                    }
+                }
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            println!(
+                "indexed {added} new, {already} already indexed, {conflicts} conflicts, {} inputs skipped",
+                corpus.skipped.len()
+            );
+            Ok(exit_code(corpus.skipped.is_empty() && conflicts == 0))
+        }
+        IndexCommand::Check { db, input, output } => {
+            let corpus = read_inputs(&input)?;
+            let index = wiretrace::Index::open_existing(&db)?;
+            let mut report = index.check(corpus.documents)?;
+            report.skipped = corpus.skipped;
+            report.warnings = corpus.warnings;
+            emit(&report, &output)
+        }
+        IndexCommand::Stats { db, format } => {
+            let index = wiretrace::Index::open_existing(&db)?;
+            let s = index.stats()?;
+            let text = match format {
+                StatsFormat::Json => serde_json::to_string_pretty(&s)? + "\n",
+                StatsFormat::Text => format!(
+                    "documents: {}\noutlets: {}\nbytes: {}\nband keys: {}\n",
+                    s.documents, s.outlets, s.bytes, s.band_keys
+                ),
+            };
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .context("writing to standard output")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        IndexCommand::Export { db } => {
+            let index = wiretrace::Index::open_existing(&db)?;
+            let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            index.for_each(|doc| {
+                let line = serde_json::to_string(&doc).map_err(|e| wiretrace::Error::Io {
+                    what: "standard output".into(),
+                    source: e.into(),
+                })?;
+                writeln!(stdout, "{line}").map_err(|e| wiretrace::Error::Io {
+                    what: "standard output".into(),
+                    source: e,
+                })
+            })?;
+            stdout.flush().context("writing to standard output")?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }

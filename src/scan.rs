@@ -283,6 +283,116 @@ pub fn scan_with_progress(
     })
 }
 
+/// The band keys of one document's windows, as [`scan`] computes them:
+/// the document's seeds in token order, cut into half-overlapping windows
+/// of `settings.window` shingles, each signed with MinHash and banded by
+/// `settings.banding`. Keys are sorted and deduplicated. Used by the
+/// persistent index, which stores these keys per document.
+pub fn window_band_keys(doc: &ShingledDoc, settings: &Settings) -> Vec<u64> {
+    let mut by_pos: Vec<(u32, u64)> = doc.seeds.iter().map(|&(h, p)| (p, h)).collect();
+    by_pos.sort_unstable();
+    let kept: Vec<u64> = by_pos.into_iter().map(|(_, h)| h).collect();
+    let mut out = Vec::new();
+    let mut sig = Vec::with_capacity(settings.banding.len());
+    for (start, end) in windows_of(kept.len(), settings.window) {
+        if signature(
+            kept[start..end].iter().copied(),
+            settings.banding.len(),
+            &mut sig,
+        ) {
+            settings.banding.keys(&sig, &mut out);
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The second half of [`scan`] for candidate pairs found elsewhere (the
+/// persistent index): shingle `documents`, keep as seeds the shingles for
+/// which `keep` holds (the caller's document-frequency cut-off), align each
+/// pair of `pairs` (indices into `documents`), cluster the passages,
+/// attribute the clusters and audit quotations, as `settings` says. Pairs
+/// are oriented and numbered as in [`scan`], so the report has the same
+/// shape.
+pub fn scan_pairs(
+    documents: Vec<Document>,
+    pairs: &[(usize, usize)],
+    settings: &Settings,
+    keep: &(dyn Fn(u64) -> bool + Sync),
+) -> Result<Report> {
+    settings.check()?;
+    let mut stats = ScanStats::default();
+    let docs: Vec<ShingledDoc> = documents
+        .par_iter()
+        .map(|d| {
+            let mut s = ShingledDoc::new(&d.text, settings.ngram);
+            s.set_seeds(keep);
+            s
+        })
+        .collect();
+    stats.tokens = docs.iter().map(|d| d.tokens.len()).sum();
+    stats.max_df = usize::MAX;
+    let n = documents.len();
+    let mut pairs: Vec<(usize, usize)> = pairs
+        .iter()
+        .copied()
+        .filter(|&(x, y)| x != y && x < n && y < n)
+        .map(|(x, y)| {
+            if documents[x].id <= documents[y].id {
+                (x, y)
+            } else {
+                (y, x)
+            }
+        })
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    stats.candidate_pairs = pairs.len();
+    let found: Vec<(usize, usize, Alignment)> = pairs
+        .par_iter()
+        .flat_map_iter(|&(x, y)| {
+            align_pair(
+                &documents[x].text,
+                &docs[x],
+                &documents[y].text,
+                &docs[y],
+                &settings.align,
+            )
+            .into_iter()
+            .map(move |al| (x, y, al))
+        })
+        .collect();
+    let mut passages: Vec<Passage> = found
+        .into_iter()
+        .map(|(x, y, al)| to_passage(x, &docs[x], y, &docs[y], &al))
+        .collect();
+    passages.sort_by_key(|p| (p.a.doc, p.b.doc, p.a.start, p.b.start));
+    for (i, p) in passages.iter_mut().enumerate() {
+        p.id = i;
+    }
+    let mut clusters = cluster_passages(&mut passages);
+    if settings.provenance {
+        clusters
+            .par_iter_mut()
+            .for_each(|c| c.provenance = Some(attribute(c, &passages, &documents)));
+    }
+    let quotes = if settings.quotes {
+        audit_quotes(&documents)
+    } else {
+        Vec::new()
+    };
+    Ok(Report {
+        documents,
+        skipped: Vec::new(),
+        warnings: Vec::new(),
+        passages,
+        clusters,
+        quotes,
+        stats,
+    })
+}
+
 /// Prints stage timings to stderr when `WIRETRACE_TIMINGS` is set.
 struct Stopwatch {
     on: bool,
