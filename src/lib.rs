@@ -23,8 +23,10 @@
 //! | provenance | `provenance`, `quotes` | clusters → [`Provenance`]; texts → [`QuoteGroup`]s |
 //! | report | `report`, `report_html`, `report_csv` | [`Report`] → text, JSON, HTML, CSV, Graphviz DOT |
 //!
-//! [`dedup`] is the document-level job (near-duplicate pairs by MinHash +
-//! LSH, re-checked on full signatures) built from the same stages.
+//! Built from the same stages: [`dedup`] (document-level near-duplicates,
+//! LSH candidates re-checked on exact shingle sets), [`Index`] and [`serve`]
+//! (a persistent redb index and its HTTP API), [`generate`] (a corpus with
+//! planted reuse) and [`evaluate`] (scores against ground truth).
 //!
 //! # Example
 //!
