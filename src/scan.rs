@@ -211,60 +211,25 @@ pub fn scan_with_progress(
     stats.windows = windows;
     stats.oversized_buckets = oversized;
     pairs.extend(exact_duplicate_pairs(&docs));
-    let mut pairs: Vec<(usize, usize)> = pairs
-        .into_iter()
-        .map(|(x, y)| (x as usize, y as usize))
-        .filter(|&(x, y)| {
-            x != y && !(settings.cross_outlet_only && same_outlet(&documents[x], &documents[y]))
-        })
-        .map(|(x, y)| {
-            if documents[x].id <= documents[y].id {
-                (x, y)
-            } else {
-                (y, x)
-            }
-        })
-        .collect();
-    pairs.sort_unstable();
-    pairs.dedup();
+    let pairs = orient_pairs(
+        &documents,
+        pairs
+            .into_iter()
+            .map(|(x, y)| (x as usize, y as usize))
+            .filter(|&(x, y)| {
+                !(settings.cross_outlet_only && same_outlet(&documents[x], &documents[y]))
+            }),
+    );
     stats.candidate_pairs = pairs.len();
     clock.lap("signatures+LSH");
 
     // Align every candidate pair.
     progress.start("align", pairs.len() as u64);
-    let found: Vec<(usize, usize, Alignment)> = pairs
-        .par_iter()
-        .inspect(|_| progress.advance(1))
-        .flat_map_iter(|&(x, y)| {
-            align_pair(
-                &documents[x].text,
-                &docs[x],
-                &documents[y].text,
-                &docs[y],
-                &settings.align,
-            )
-            .into_iter()
-            .map(move |al| (x, y, al))
-        })
-        .collect();
+    let mut passages = align_pairs(&documents, &docs, &pairs, settings, progress);
     progress.finish();
-    let mut passages: Vec<Passage> = found
-        .into_iter()
-        .map(|(x, y, al)| to_passage(x, &docs[x], y, &docs[y], &al))
-        .collect();
-    passages.sort_by_key(|p| (p.a.doc, p.b.doc, p.a.start, p.b.start));
-    for (i, p) in passages.iter_mut().enumerate() {
-        p.id = i;
-    }
-
     clock.lap("align");
     // Cluster, then attribute.
-    let mut clusters = cluster_passages(&mut passages);
-    if settings.provenance {
-        clusters
-            .par_iter_mut()
-            .for_each(|c| c.provenance = Some(attribute(c, &passages, &documents)));
-    }
+    let clusters = cluster_and_attribute(&documents, &mut passages, settings);
     clock.lap("cluster+provenance");
     let quotes = if settings.quotes {
         audit_quotes(&documents)
@@ -334,10 +299,37 @@ pub fn scan_pairs(
     stats.tokens = docs.iter().map(|d| d.tokens.len()).sum();
     stats.max_df = usize::MAX;
     let n = documents.len();
-    let mut pairs: Vec<(usize, usize)> = pairs
-        .iter()
-        .copied()
-        .filter(|&(x, y)| x != y && x < n && y < n)
+    let pairs = orient_pairs(
+        &documents,
+        pairs.iter().copied().filter(|&(x, y)| x < n && y < n),
+    );
+    stats.candidate_pairs = pairs.len();
+    let mut passages = align_pairs(&documents, &docs, &pairs, settings, &Silent);
+    let clusters = cluster_and_attribute(&documents, &mut passages, settings);
+    let quotes = if settings.quotes {
+        audit_quotes(&documents)
+    } else {
+        Vec::new()
+    };
+    Ok(Report {
+        documents,
+        skipped: Vec::new(),
+        warnings: Vec::new(),
+        passages,
+        clusters,
+        quotes,
+        stats,
+    })
+}
+
+/// Candidate pairs without self-pairs or repeats, each oriented so the
+/// document whose id sorts first comes first, sorted.
+fn orient_pairs(
+    documents: &[Document],
+    pairs: impl Iterator<Item = (usize, usize)>,
+) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = pairs
+        .filter(|&(x, y)| x != y)
         .map(|(x, y)| {
             if documents[x].id <= documents[y].id {
                 (x, y)
@@ -346,11 +338,22 @@ pub fn scan_pairs(
             }
         })
         .collect();
-    pairs.sort_unstable();
-    pairs.dedup();
-    stats.candidate_pairs = pairs.len();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Align every pair (in parallel) into passages numbered in report order.
+fn align_pairs(
+    documents: &[Document],
+    docs: &[ShingledDoc],
+    pairs: &[(usize, usize)],
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Vec<Passage> {
     let found: Vec<(usize, usize, Alignment)> = pairs
         .par_iter()
+        .inspect(|_| progress.advance(1))
         .flat_map_iter(|&(x, y)| {
             align_pair(
                 &documents[x].text,
@@ -371,26 +374,23 @@ pub fn scan_pairs(
     for (i, p) in passages.iter_mut().enumerate() {
         p.id = i;
     }
-    let mut clusters = cluster_passages(&mut passages);
+    passages
+}
+
+/// Cluster the passages and, if asked, run the provenance pass on each cluster.
+fn cluster_and_attribute(
+    documents: &[Document],
+    passages: &mut [Passage],
+    settings: &Settings,
+) -> Vec<Cluster> {
+    let mut clusters = cluster_passages(passages);
     if settings.provenance {
+        let passages: &[Passage] = passages;
         clusters
             .par_iter_mut()
-            .for_each(|c| c.provenance = Some(attribute(c, &passages, &documents)));
+            .for_each(|c| c.provenance = Some(attribute(c, passages, documents)));
     }
-    let quotes = if settings.quotes {
-        audit_quotes(&documents)
-    } else {
-        Vec::new()
-    };
-    Ok(Report {
-        documents,
-        skipped: Vec::new(),
-        warnings: Vec::new(),
-        passages,
-        clusters,
-        quotes,
-        stats,
-    })
+    clusters
 }
 
 /// Prints stage timings to stderr when `WIRETRACE_TIMINGS` is set.
