@@ -45,6 +45,11 @@ seed_corpus() {
     esac
 }
 
+# The minimized corpus from earlier runs (cargo fuzz cmin), kept in the repo.
+if [ ! -d "$root/fuzz/corpus" ] && [ -f "$root/fuzz/corpus-min.tar.gz" ]; then
+    tar xzf "$root/fuzz/corpus-min.tar.gz" -C "$root/fuzz"
+fi
+
 for t in "${targets[@]}"; do
     seed_corpus "$t"
     echo "== fuzzing $t for ${seconds}s"
