@@ -84,17 +84,27 @@ def run_gaoya(ids, texts, t, k):
 
 
 def run_exact(ids, texts, t, k):
+    """Exact Jaccard for every pair sharing a shingle held by at most 200
+    documents (a pair at J >= 0.5 always shares such a rarer shingle unless
+    both documents are nothing but very common text), scored on the full sets."""
     sets = [set(shingles(x)) for x in texts]
     index = collections.defaultdict(list)
     for i, s in enumerate(sets):
         for sh in s:
             index[sh].append(i)
-    shared = collections.Counter()
+    candidates = set()
     for docs in index.values():
-        if len(docs) > 1:
-            for x, y in itertools.combinations(docs, 2):
-                shared[(x, y)] += 1
-    return {p for p, c in shared.items() if c / (len(sets[p[0]]) + len(sets[p[1]]) - c) >= t}
+        if 1 < len(docs) <= 200:
+            candidates.update(itertools.combinations(docs, 2))
+    out = set()
+    for x, y in candidates:
+        a, b = sets[x], sets[y]
+        if min(len(a), len(b)) < t * max(len(a), len(b)):
+            continue
+        c = len(a & b)
+        if c / (len(a) + len(b) - c) >= t:
+            out.add((x, y))
+    return out
 
 
 def main():
