@@ -353,7 +353,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn read_and_scan(input: &InputArgs, settings: &Settings, bars: &Bars) -> Result<Report> {
-    Ok(scan_with_progress(read_inputs(input)?, settings, bars)?)
+    let spinner = bars.on.then(|| {
+        let s = ProgressBar::new_spinner();
+        s.set_message("reading inputs");
+        s.enable_steady_tick(std::time::Duration::from_millis(120));
+        s
+    });
+    let corpus = read_inputs(input);
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    Ok(scan_with_progress(corpus?, settings, bars)?)
 }
 
 /// Progress bars on stderr (indicatif), one per scan stage.

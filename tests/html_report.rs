@@ -192,6 +192,27 @@ fn dot_report_of_the_seeds() {
     assert!(dot.contains(DOC_A) && dot.contains(DOC_B));
     assert!(dot.contains("style=solid") && dot.contains("style=dashed"));
     assert_eq!(dot.matches("->").count(), 2);
+    // Render it where Graphviz is installed.
+    match std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    {
+        Ok(mut child) => {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(dot.as_bytes())
+                .expect("write DOT");
+            let out = child.wait_with_output().expect("dot runs");
+            assert!(out.status.success(), "dot -Tsvg rejected the graph");
+            assert!(String::from_utf8_lossy(&out.stdout).contains("<svg"));
+        }
+        Err(_) => eprintln!("skipping dot -Tsvg: Graphviz not installed"),
+    }
 }
 
 #[test]
