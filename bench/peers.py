@@ -35,6 +35,16 @@ def read(path):
     return ids, texts
 
 
+def query_pairs(lsh, sigs):
+    """Every document pair an LSH index returns, as the peer's users get them."""
+    pairs = set()
+    for i, m in enumerate(sigs):
+        for j in lsh.query(m):
+            if j != i:
+                pairs.add((min(i, j), max(i, j)))
+    return pairs
+
+
 def run_datasketch(ids, texts, t, k):
     from datasketch import MinHash, MinHashLSH
     lsh = MinHashLSH(threshold=t, num_perm=k)
@@ -44,12 +54,7 @@ def run_datasketch(ids, texts, t, k):
         m.update_batch([s.encode() for s in shingles(text)])
         sigs.append(m)
         lsh.insert(i, m)
-    pairs = set()
-    for i, m in enumerate(sigs):
-        for j in lsh.query(m):
-            if j != i:
-                pairs.add((min(i, j), max(i, j)))
-    return pairs
+    return query_pairs(lsh, sigs)
 
 
 def run_rensa(ids, texts, t, k):
@@ -61,12 +66,7 @@ def run_rensa(ids, texts, t, k):
         m.update(shingles(text))
         sigs.append(m)
         lsh.insert(i, m)
-    pairs = set()
-    for i, m in enumerate(sigs):
-        for j in lsh.query(m):
-            if j != i:
-                pairs.add((min(i, j), max(i, j)))
-    return pairs
+    return query_pairs(lsh, sigs)
 
 
 def run_gaoya(ids, texts, t, k):

@@ -218,6 +218,15 @@ fn covered(span: (usize, usize), others: impl Iterator<Item = (usize, usize)>) -
 
 type Clusters = Vec<(Option<String>, Vec<String>)>;
 
+/// The strings of a JSON array (anything else is skipped).
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.as_str().map(str::to_string))
+        .collect()
+}
+
 fn span(v: &Value) -> Option<(usize, usize)> {
     Some((v.get(0)?.as_u64()? as usize, v.get(1)?.as_u64()? as usize))
 }
@@ -248,12 +257,7 @@ fn generator_truth(truth: &Value) -> Result<(Vec<Pair>, Clusters), String> {
         .as_array()
         .ok_or_else(|| bad("no \"clusters\" array"))?
     {
-        let docs: Vec<String> = c["docs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|d| d.as_str().map(str::to_string))
-            .collect();
+        let docs: Vec<String> = strings(&c["docs"]);
         clusters.push((c["original"].as_str().map(str::to_string), docs));
     }
     Ok((cases, clusters))
@@ -279,12 +283,7 @@ fn gold_truth(
     let mut cases = Vec::new();
     let mut clusters: Clusters = Vec::new();
     for r in truth["reuse"].as_array().into_iter().flatten() {
-        let docs: Vec<String> = r["docs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|d| d.as_str().map(str::to_string))
-            .collect();
+        let docs: Vec<String> = strings(&r["docs"]);
         if docs.len() != 2 {
             return Err("gold reuse entries must name two documents".into());
         }
@@ -309,12 +308,7 @@ fn gold_truth(
         clusters.push((None, docs));
     }
     for g in truth["provenance"].as_array().into_iter().flatten() {
-        let docs: Vec<String> = g["docs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|d| d.as_str().map(str::to_string))
-            .collect();
+        let docs: Vec<String> = strings(&g["docs"]);
         if let Some(c) = clusters.iter_mut().find(|c| c.1 == docs) {
             c.0 = g["closest_to_origin"].as_str().map(str::to_string);
         }
