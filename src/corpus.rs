@@ -135,6 +135,7 @@
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -959,6 +960,9 @@ fn read_line_bounded<R: BufRead>(
     }
 }
 
+/// Lines are read in order and parsed in parallel, a batch of about
+/// [`JSONL_BATCH_BYTES`] at a time, so memory stays bounded by the batch
+/// (plus the documents) whatever the file's size.
 fn read_jsonl_file(path: &Path, display: &str, max: u64) -> Vec<Item> {
     let file = match File::open(path) {
         Ok(f) => f,
@@ -969,6 +973,9 @@ fn read_jsonl_file(path: &Path, display: &str, max: u64) -> Vec<Item> {
     let mut buf = Vec::new();
     let mut line_no: usize = 0;
     let mut records = 0usize;
+    // Lines waiting to be parsed: their bytes back to back in `batch`.
+    let mut batch: Vec<u8> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
     // Room for the line ending on top of the limit.
     let keep = max.saturating_add(2);
     loop {
@@ -978,17 +985,23 @@ fn read_jsonl_file(path: &Path, display: &str, max: u64) -> Vec<Item> {
             Err(e) => {
                 let n = line_no + 1;
                 let reason = format!("line {n}: read error, rest of file not read: {e}");
-                items.push(Item::Skip(skip(format!("{display}:{n}"), reason)));
+                pending.push(Pending::Ready(Item::Skip(skip(
+                    format!("{display}:{n}"),
+                    reason,
+                ))));
                 records += 1;
                 break;
             }
         };
         line_no += 1;
-        let here = format!("{display}:{line_no}");
         if total > keep {
             records += 1;
             let what = format!("line {line_no}:");
-            items.push(Item::Skip(skip(here, too_large(Some(total), max, &what))));
+            let here = format!("{display}:{line_no}");
+            pending.push(Pending::Ready(Item::Skip(skip(
+                here,
+                too_large(Some(total), max, &what),
+            ))));
             continue;
         }
         let mut line: &[u8] = &buf;
@@ -1004,31 +1017,26 @@ fn read_jsonl_file(path: &Path, display: &str, max: u64) -> Vec<Item> {
         if line.len() as u64 > max {
             records += 1;
             let what = format!("line {line_no}:");
-            items.push(Item::Skip(skip(
+            let here = format!("{display}:{line_no}");
+            pending.push(Pending::Ready(Item::Skip(skip(
                 here,
                 too_large(Some(line.len() as u64), max, &what),
-            )));
+            ))));
             continue;
         }
-        let (text, encoding) = decode_8bit(line);
-        if text.trim().is_empty() {
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
         records += 1;
-        match parse_jsonl_line(&text) {
-            Ok((mut doc, warnings)) => {
-                doc.path = here.clone();
-                doc.set_encoding(encoding);
-                items.extend(
-                    warnings
-                        .into_iter()
-                        .map(|w| Item::Warn(format!("{here}: {w}"))),
-                );
-                items.push(Item::Doc(Box::new(doc)));
-            }
-            Err(reason) => items.push(Item::Skip(skip(here, format!("line {line_no}: {reason}")))),
+        let from = batch.len();
+        batch.extend_from_slice(line);
+        pending.push(Pending::Line(line_no, from..batch.len()));
+        if batch.len() >= JSONL_BATCH_BYTES {
+            parse_jsonl_batch(display, &batch, &mut pending, &mut items);
+            batch.clear();
         }
     }
+    parse_jsonl_batch(display, &batch, &mut pending, &mut items);
     if records == 0 {
         items.push(Item::Skip(skip(
             display,
@@ -1036,6 +1044,52 @@ fn read_jsonl_file(path: &Path, display: &str, max: u64) -> Vec<Item> {
         )));
     }
     items
+}
+
+/// Bytes of JSON Lines parsed together in parallel.
+const JSONL_BATCH_BYTES: usize = 8 << 20;
+
+/// A JSON Lines line read but not parsed yet, or an outcome already known.
+enum Pending {
+    Line(usize, std::ops::Range<usize>),
+    Ready(Item),
+}
+
+/// Parse the pending lines (in parallel), appending their items in line
+/// order; `pending` is emptied.
+fn parse_jsonl_batch(
+    display: &str,
+    batch: &[u8],
+    pending: &mut Vec<Pending>,
+    items: &mut Vec<Item>,
+) {
+    let parsed: Vec<Vec<Item>> = std::mem::take(pending)
+        .into_par_iter()
+        .map(|p| match p {
+            Pending::Ready(item) => vec![item],
+            Pending::Line(line_no, range) => jsonl_record(display, line_no, &batch[range]),
+        })
+        .collect();
+    items.extend(parsed.into_iter().flatten());
+}
+
+/// The items of one non-blank JSON Lines line.
+fn jsonl_record(display: &str, line_no: usize, line: &[u8]) -> Vec<Item> {
+    let here = format!("{display}:{line_no}");
+    let (text, encoding) = decode_8bit(line);
+    match parse_jsonl_line(&text) {
+        Ok((mut doc, warnings)) => {
+            doc.set_encoding(encoding);
+            let mut items: Vec<Item> = warnings
+                .into_iter()
+                .map(|w| Item::Warn(format!("{here}: {w}")))
+                .collect();
+            doc.path = here;
+            items.push(Item::Doc(Box::new(doc)));
+            items
+        }
+        Err(reason) => vec![Item::Skip(skip(here, format!("line {line_no}: {reason}")))],
+    }
 }
 
 /// Parse one JSON Lines record into a [`Document`].
@@ -1053,6 +1107,32 @@ fn read_jsonl_file(path: &Path, display: &str, max: u64) -> Vec<Item> {
 /// e.g. `missing "text"` or `expected a JSON object: <parser message>`.
 /// Never panics, whatever the input.
 pub fn parse_jsonl_line(line: &str) -> std::result::Result<(Document, Vec<String>), String> {
+    // Fast path: an object whose known fields are all strings (or null),
+    // read without building a map. Anything else (a number id, a field of
+    // another type, a duplicated key, bad JSON) goes the general way below,
+    // which gives the same answer and the precise messages.
+    if line.trim_start().starts_with('{')
+        && let Ok(r) = serde_json::from_str::<FastRecord>(line)
+    {
+        let id = match r.id {
+            None => return Err("missing \"id\"".into()),
+            Some(s) if s.trim().is_empty() => return Err("\"id\" is empty".into()),
+            Some(s) => s.into_owned(),
+        };
+        let Some(text) = r.text else {
+            return Err("missing \"text\"".into());
+        };
+        let known =
+            |f: Option<Cow<'_, str>>| f.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let fields = [r.outlet, r.published, r.url, r.title].map(known);
+        return finish_record(id, text.into_owned(), fields, Vec::new());
+    }
+    parse_jsonl_general(line)
+}
+
+/// [`parse_jsonl_line`] through a `serde_json::Value`: any JSON, precise
+/// messages.
+fn parse_jsonl_general(line: &str) -> std::result::Result<(Document, Vec<String>), String> {
     let value: Value =
         serde_json::from_str(line).map_err(|e| format!("expected a JSON object: {e}"))?;
     let Value::Object(obj) = value else {
@@ -1083,9 +1163,6 @@ pub fn parse_jsonl_line(line: &str) -> std::result::Result<(Document, Vec<String
             ));
         }
     };
-    if text.trim().is_empty() {
-        return Err("\"text\" is empty after trimming".into());
-    }
     let mut warnings = Vec::new();
     let mut field = |name: &str| -> Option<String> {
         match obj.get(name) {
@@ -1103,10 +1180,44 @@ pub fn parse_jsonl_line(line: &str) -> std::result::Result<(Document, Vec<String
             }
         }
     };
-    let outlet = field("outlet");
-    let mut published = field("published");
-    let url = field("url");
-    let title = field("title");
+    let fields = [
+        field("outlet"),
+        field("published"),
+        field("url"),
+        field("title"),
+    ];
+    finish_record(id, text, fields, warnings)
+}
+
+/// The fields [`parse_jsonl_line`] reads, when all are strings or null.
+#[derive(serde::Deserialize)]
+struct FastRecord<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    outlet: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    published: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    url: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    title: Option<Cow<'a, str>>,
+}
+
+/// Check the text and the date, and build the document; `fields` are
+/// outlet, published, url and title, trimmed and `None` when empty.
+fn finish_record(
+    id: String,
+    text: String,
+    fields: [Option<String>; 4],
+    mut warnings: Vec<String>,
+) -> std::result::Result<(Document, Vec<String>), String> {
+    if text.trim().is_empty() {
+        return Err("\"text\" is empty after trimming".into());
+    }
+    let [outlet, mut published, url, title] = fields;
     if let Some(p) = &published
         && !is_valid_date(p)
     {
@@ -2522,6 +2633,26 @@ mod tests {
             text in "[a-z \"{}\\\\]{0,20}",
         ) {
             let _ = parse_jsonl_line(&format!("{{\"id\": {id}, \"text\": \"{text}\"}}"));
+        }
+
+        #[test]
+        fn fast_record_path_agrees_with_general_path(
+            fields in proptest::collection::vec(
+                (
+                    proptest::sample::select(vec!["id", "text", "outlet", "published", "url", "title", "other"]),
+                    proptest::sample::select(vec![
+                        "null", "\"\"", "\" \"", "\"a\"", "\"x y\\nz\"", "\"2020-01-02\"",
+                        "\"yesterday\"", "7", "true", "[]", "{}", "\"\\u00e9t\\u00e9\"",
+                    ]),
+                ),
+                0..8,
+            )
+        ) {
+            let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+            let line = format!("{{{}}}", body.join(", "));
+            let fast = parse_jsonl_line(&line).map(|(d, w)| (format!("{d:?}"), w));
+            let general = parse_jsonl_general(&line).map(|(d, w)| (format!("{d:?}"), w));
+            proptest::prop_assert_eq!(fast, general);
         }
 
         #[test]

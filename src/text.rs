@@ -40,10 +40,32 @@ pub struct Token {
 pub fn tokenize(text: &str, out: &mut Vec<Token>) {
     out.clear();
     let mut norm = String::with_capacity(32);
+    let mut ascii = Vec::with_capacity(32);
     let bytes = text.as_bytes();
     let limit = bytes.len().min(u32::MAX as usize);
     let mut i = 0;
     while i < limit {
+        let b = bytes[i];
+        if b < 0x80 {
+            if !is_ascii_word_byte(b) {
+                i += 1;
+                continue;
+            }
+            // Fast path: a word of ASCII letters and digits, as almost every
+            // word of English news is. It gives up (and the general path
+            // below takes the word) as soon as a non-ASCII character could
+            // belong to the word.
+            if let Some(end) = scan_ascii_word(text, i, limit, &mut ascii) {
+                fold_spelling_bytes(&mut ascii);
+                out.push(Token {
+                    start: i as u32,
+                    end: end as u32,
+                    hash: xxh3_64(&ascii),
+                });
+                i = end;
+                continue;
+            }
+        }
         let (c, len) = char_at(text, i);
         if !is_word_char(c) {
             i += len;
@@ -62,6 +84,59 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
         push(out, start, end, &norm);
         i = end;
     }
+}
+
+#[inline]
+fn is_ascii_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+/// [`scan_word`] for a word made of ASCII only: the same token, or `None`
+/// when a non-ASCII character might extend or join it.
+#[inline]
+fn scan_ascii_word(text: &str, mut i: usize, limit: usize, norm: &mut Vec<u8>) -> Option<usize> {
+    let bytes = text.as_bytes();
+    norm.clear();
+    let mut end = i;
+    let mut piece_len = 0usize;
+    let mut last_was_digit = false;
+    while i < limit {
+        let b = bytes[i];
+        if is_ascii_word_byte(b) {
+            norm.push(b.to_ascii_lowercase());
+            piece_len += 1;
+            last_was_digit = b.is_ascii_digit();
+            i += 1;
+            end = i;
+            continue;
+        }
+        if b >= 0x80 {
+            // A letter, a combining mark or a joiner (’, ZWJ) would carry
+            // the word on; punctuation such as ” or — ends it.
+            let (c, _) = char_at(text, i);
+            match c {
+                c if !is_word_char(c) && !matches!(c, '’' | '\u{200c}' | '\u{200d}') => break,
+                _ => return None,
+            }
+        }
+        if i + 1 >= limit {
+            break;
+        }
+        let next = bytes[i + 1];
+        let joins = match b {
+            b'\'' | b'.' if next >= 0x80 => return None,
+            b'\'' => is_ascii_word_byte(next),
+            b'.' => is_ascii_word_byte(next) && piece_len <= 3,
+            b',' => last_was_digit && next.is_ascii_digit(),
+            _ => false,
+        };
+        if !joins {
+            break;
+        }
+        piece_len = 0;
+        i += 1;
+    }
+    Some(end)
 }
 
 /// Tokenize `text` into a new vector.
@@ -184,19 +259,35 @@ fn fold_spelling(w: &mut String) {
     if w.len() < 5 || !w.is_ascii() {
         return;
     }
-    if let Some(to) = whole_word(w) {
-        w.clear();
-        w.push_str(to);
+    let mut bytes = std::mem::take(w).into_bytes();
+    fold_spelling_bytes(&mut bytes);
+    // Only ASCII bytes were written, so this is always valid UTF-8.
+    *w = String::from_utf8(bytes).unwrap_or_default();
+}
+
+/// [`fold_spelling`] on the bytes of an ASCII word.
+#[inline]
+fn fold_spelling_bytes(w: &mut Vec<u8>) {
+    if w.len() < 5 {
         return;
     }
-    if w.starts_with("sceptic") {
-        w.replace_range(0..2, "sk");
+    if let Some(to) = whole_word(w) {
+        w.clear();
+        w.extend_from_slice(to.as_bytes());
+        return;
+    }
+    if w.starts_with(b"sceptic") {
+        w[1] = b'k';
+    }
+    // Every suffix below ends in one of these letters.
+    if !matches!(w.last(), Some(b's' | b'n' | b'g' | b'd' | b'r' | b'e')) {
+        return;
     }
     for (from, to) in SUFFIXES {
-        if w.len() > from.len() + 1 && w.ends_with(from) {
+        if w.len() > from.len() + 1 && w.ends_with(from.as_bytes()) {
             let cut = w.len() - from.len();
             w.truncate(cut);
-            w.push_str(to);
+            w.extend_from_slice(to.as_bytes());
             return;
         }
     }
@@ -227,27 +318,54 @@ const SUFFIXES: &[(&str, &str)] = &[
     ("eller", "eler"),
 ];
 
-fn whole_word(w: &str) -> Option<&'static str> {
+fn whole_word(w: &[u8]) -> Option<&'static str> {
     Some(match w {
-        "defence" => "defense",
-        "offence" => "offense",
-        "licence" => "license",
-        "pretence" => "pretense",
-        "programme" => "program",
-        "programmes" => "programs",
-        "judgement" => "judgment",
-        "ageing" => "aging",
-        "manoeuvre" => "maneuver",
-        "aluminium" => "aluminum",
-        "kerb" => "curb",
-        "tyres" => "tires",
+        b"defence" => "defense",
+        b"offence" => "offense",
+        b"licence" => "license",
+        b"pretence" => "pretense",
+        b"programme" => "program",
+        b"programmes" => "programs",
+        b"judgement" => "judgment",
+        b"ageing" => "aging",
+        b"manoeuvre" => "maneuver",
+        b"aluminium" => "aluminum",
+        b"kerb" => "curb",
+        b"tyres" => "tires",
         _ => return None,
     })
+}
+
+/// The tokenizer without its ASCII fast path: the reference the fast path
+/// is tested against.
+#[cfg(test)]
+fn tokenize_general(text: &str, out: &mut Vec<Token>) {
+    out.clear();
+    let mut norm = String::new();
+    let limit = text.len().min(u32::MAX as usize);
+    let mut i = 0;
+    while i < limit {
+        let (c, len) = char_at(text, i);
+        if !is_word_char(c) {
+            i += len;
+        } else if is_unspaced_script(c) {
+            norm.clear();
+            norm.extend(c.to_lowercase());
+            push(out, i, i + len, &norm);
+            i += len;
+        } else {
+            let end = scan_word(text, i, limit, &mut norm);
+            fold_spelling(&mut norm);
+            push(out, i, end, &norm);
+            i = end;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn norms(text: &str) -> Vec<String> {
         tokens(text)
@@ -314,6 +432,40 @@ mod tests {
                 assert!(s.is_char_boundary(tok.start as usize));
                 assert!(s.is_char_boundary(tok.end as usize));
             }
+        }
+    }
+
+    #[test]
+    fn fast_path_matches_general_path_on_the_seeds() {
+        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/seeds")).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            tokenize(&text, &mut fast);
+            tokenize_general(&text, &mut slow);
+            assert_eq!(fast, slow);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_matches_general_path(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::string_regex("[a-zA-Z0-9]{1,9}").unwrap(),
+                    proptest::sample::select(vec![
+                        " ", ".", ",", "'", "’", "\u{200c}", "\u{200d}", "é", "É", "ß",
+                        "北", "ก", "”", "—", "-", "\n", "U.S.", "2,700", "colour",
+                        "organisation", "sceptical", "defence", "\u{301}", "ﬁ", "İ",
+                    ]).prop_map(str::to_string),
+                ],
+                0..24,
+            )
+        ) {
+            let text: String = parts.concat();
+            let (mut fast, mut slow) = (Vec::new(), Vec::new());
+            tokenize(&text, &mut fast);
+            tokenize_general(&text, &mut slow);
+            proptest::prop_assert_eq!(fast, slow);
         }
     }
 }
