@@ -264,6 +264,7 @@ impl Default for ReadOptions {
 /// `--manifest` file cannot be read or has no `file` column. See the module
 /// documentation for how each kind of input is treated.
 pub fn read_corpus(paths: &[PathBuf], options: &ReadOptions) -> Result<Corpus> {
+    let mut clock = crate::scan::Stopwatch::new();
     for p in paths {
         if let Err(e) = std::fs::metadata(p)
             && e.kind() == std::io::ErrorKind::NotFound
@@ -321,6 +322,7 @@ pub fn read_corpus(paths: &[PathBuf], options: &ReadOptions) -> Result<Corpus> {
         })
         .collect();
 
+    clock.lap("read: files parsed");
     let mut corpus = Corpus::default();
     let mut first_path: HashMap<String, String> = HashMap::new();
     for item in outcomes.into_iter().flatten() {

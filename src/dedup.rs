@@ -78,45 +78,70 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
             "num-perm must be 1..=1024 and ngram at least 1".into(),
         ));
     }
+    let mut clock = crate::scan::Stopwatch::new();
     let Corpus {
         documents, skipped, ..
     } = corpus;
     let k = s.num_perm;
     // Candidates from an S-curve centred a little below the threshold.
     let banding = Banding::for_threshold(k, (s.threshold * 0.8).max(0.05));
-    let (sets, sigs): (Vec<Vec<u64>>, Vec<Option<Vec<u64>>>) = documents
-        .par_iter()
+    // Pass 1: one signature per document, in one flat vector (K values
+    // each); nothing else is kept.
+    let mut sigs = vec![0u64; documents.len() * k];
+    let has_sig: Vec<bool> = sigs
+        .par_chunks_mut(k.max(1))
+        .zip(documents.par_iter())
         .map_init(
-            || (Vec::new(), Vec::new()),
-            |(tokens, shingles), d| {
+            || (Vec::new(), Vec::new(), Vec::with_capacity(k)),
+            |(tokens, shingles, sig), (out, d)| {
                 tokenize(&d.text, tokens);
                 shingle_hashes(tokens, s.ngram, shingles);
-                let mut sig = Vec::with_capacity(k);
-                let sig = signature(shingles.iter().copied(), k, &mut sig).then_some(sig);
-                let mut set = shingles.clone();
-                set.sort_unstable();
-                set.dedup();
-                (set, sig)
+                let any = signature(shingles.iter().copied(), k, sig);
+                out.copy_from_slice(sig);
+                any
             },
         )
-        .unzip();
+        .collect();
+    clock.lap("dedup: tokenize, shingle, signature");
     let entries: Vec<(u64, u32)> = sigs
-        .par_iter()
+        .par_chunks(k.max(1))
         .enumerate()
+        .filter(|(i, _)| has_sig[*i])
         .flat_map_iter(|(i, sig)| {
-            let mut keys = Vec::new();
-            if let Some(sig) = sig {
-                banding.keys(sig, &mut keys);
-            }
+            let mut keys = Vec::with_capacity(banding.bands);
+            banding.keys(sig, &mut keys);
             keys.into_iter().map(move |key| (key, i as u32))
         })
         .collect();
     let (candidates, _) = candidate_pairs(entries, usize::MAX);
+    drop(sigs);
+    clock.lap("dedup: LSH candidates");
+    // Pass 2: exact shingle sets, only for documents in a candidate pair.
+    let mut involved: Vec<u32> = candidates.iter().flat_map(|&(x, y)| [x, y]).collect();
+    involved.sort_unstable();
+    involved.dedup();
+    let sets: Vec<Vec<u64>> = involved
+        .par_iter()
+        .map_init(Vec::new, |tokens, &i| {
+            let mut set = Vec::new();
+            tokenize(&documents[i as usize].text, tokens);
+            shingle_hashes(tokens, s.ngram, &mut set);
+            set.sort_unstable();
+            set.dedup();
+            set
+        })
+        .collect();
+    let set_of = |i: u32| -> &[u64] {
+        match involved.binary_search(&i) {
+            Ok(at) => &sets[at],
+            Err(_) => &[],
+        }
+    };
     let mut pairs: Vec<DedupPair> = candidates
         .par_iter()
         .filter_map(|&(x, y)| {
+            let similarity = exact_jaccard(set_of(x), set_of(y));
             let (x, y) = (x as usize, y as usize);
-            let similarity = exact_jaccard(&sets[x], &sets[y]);
             let (a, b) = if documents[x].id <= documents[y].id {
                 (x, y)
             } else {
@@ -126,6 +151,7 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
         })
         .collect();
     pairs.sort_by_key(|p| (p.a, p.b));
+    clock.lap("dedup: exact check");
     let clusters = group(documents.len(), &pairs);
     Ok(DedupReport {
         documents,

@@ -98,10 +98,107 @@ pub struct BucketStats {
 }
 
 /// Candidate owner pairs `(a, b)`, `a < b`, sorted and without repeats,
-/// from `(band key, owner)` entries. A bucket with more than `max_bucket`
+/// from `(band key, owner)` entries. Keys must be well-mixed hashes (as
+/// [`Banding::keys`] makes them): keys equal on their high bits may share a
+/// bucket, which only adds a spurious candidate. A bucket with more than `max_bucket`
 /// distinct owners is text common to too many documents to be evidence of
 /// reuse (boilerplate) and is skipped.
 pub fn candidate_pairs(
+    entries: Vec<(u64, u32)>,
+    max_bucket: usize,
+) -> (Vec<(u32, u32)>, BucketStats) {
+    let owners = entries.iter().map(|e| e.1).max().map_or(0, |m| m as u64 + 1);
+    let owner_bits = 64 - owners.leading_zeros();
+    if owner_bits > 40 {
+        return candidate_pairs_wide(entries, max_bucket);
+    }
+    // Each entry packed into one u64: the key's high bits, the owner in
+    // the low `owner_bits`. Two keys equal on their high 64 - owner_bits
+    // (at least 24) bits share a bucket: rarely a spurious candidate, which
+    // the caller's check discards, never a missed one.
+    let owner_mask = (1u64 << owner_bits) - 1;
+    // Partition by the top byte of the key (keys are uniform), then sort
+    // and scan the 256 partitions in parallel, each small enough for cache.
+    let mut starts = [0usize; 257];
+    for &(key, _) in &entries {
+        starts[(key >> 56) as usize + 1] += 1;
+    }
+    for p in 0..256 {
+        starts[p + 1] += starts[p];
+    }
+    let mut packed = vec![0u64; entries.len()];
+    let mut next = starts;
+    for &(key, owner) in &entries {
+        let p = (key >> 56) as usize;
+        packed[next[p]] = (key & !owner_mask) | owner as u64;
+        next[p] += 1;
+    }
+    drop(entries);
+    let mut parts: Vec<&mut [u64]> = Vec::with_capacity(256);
+    let mut rest = packed.as_mut_slice();
+    for p in 0..256 {
+        let (part, tail) = rest.split_at_mut(starts[p + 1] - starts[p]);
+        parts.push(part);
+        rest = tail;
+    }
+    let found: Vec<(Vec<u64>, BucketStats)> = parts
+        .into_par_iter()
+        .map(|part| {
+            part.sort_unstable();
+            let mut stats = BucketStats::default();
+            let mut pairs = Vec::new();
+            let mut i = 0;
+            while i < part.len() {
+                let key = part[i] & !owner_mask;
+                let mut j = i + 1;
+                while j < part.len() && part[j] & !owner_mask == key {
+                    j += 1;
+                }
+                let bucket = &mut part[i..j];
+                // Sorted, so one owner entered twice sits side by side.
+                let mut n = 1;
+                for x in 1..bucket.len() {
+                    if bucket[x] != bucket[n - 1] {
+                        bucket[n] = bucket[x];
+                        n += 1;
+                    }
+                }
+                let bucket = &bucket[..n];
+                if bucket.len() > 1 {
+                    stats.shared_buckets += 1;
+                    if bucket.len() > max_bucket {
+                        stats.oversized_buckets += 1;
+                    } else {
+                        for (x, &a) in bucket.iter().enumerate() {
+                            for &b in &bucket[x + 1..] {
+                                pairs.push((a & owner_mask) << 32 | (b & owner_mask));
+                            }
+                        }
+                    }
+                }
+                i = j;
+            }
+            (pairs, stats)
+        })
+        .collect();
+    let mut stats = BucketStats::default();
+    let mut pairs: Vec<u64> = Vec::with_capacity(found.iter().map(|f| f.0.len()).sum());
+    for (p, s) in found {
+        pairs.extend(p);
+        stats.shared_buckets += s.shared_buckets;
+        stats.oversized_buckets += s.oversized_buckets;
+    }
+    pairs.par_sort_unstable();
+    pairs.dedup();
+    let pairs = pairs
+        .into_iter()
+        .map(|p| ((p >> 32) as u32, p as u32))
+        .collect();
+    (pairs, stats)
+}
+
+/// [`candidate_pairs`] for owner numbers too wide to pack with the key.
+fn candidate_pairs_wide(
     mut entries: Vec<(u64, u32)>,
     max_bucket: usize,
 ) -> (Vec<(u32, u32)>, BucketStats) {
@@ -157,13 +254,28 @@ mod tests {
 
     #[test]
     fn buckets_make_pairs() {
-        let entries = vec![(7, 2), (7, 0), (9, 1), (7, 2), (9, 3), (5, 4)];
+        let [k5, k7, k9] = [5, 7, 9].map(mix64);
+        let entries = vec![(k7, 2), (k7, 0), (k9, 1), (k7, 2), (k9, 3), (k5, 4)];
         let (pairs, stats) = candidate_pairs(entries, 10);
         assert_eq!(pairs, vec![(0, 2), (1, 3)]);
         assert_eq!(stats.shared_buckets, 2);
-        let entries = vec![(7, 0), (7, 1), (7, 2)];
+        let entries = vec![(k7, 0), (k7, 1), (k7, 2)];
         let (pairs, stats) = candidate_pairs(entries, 2);
         assert!(pairs.is_empty());
         assert_eq!(stats.oversized_buckets, 1);
+    }
+
+    #[test]
+    fn packed_buckets_agree_with_wide_buckets() {
+        // Few distinct keys, so buckets are large and owners repeat.
+        let entries: Vec<(u64, u32)> = (0..5000u64)
+            .map(|i| (mix64(i % 290 + 1), (mix64(i) % 700) as u32))
+            .collect();
+        for max_bucket in [3, 50, usize::MAX] {
+            assert_eq!(
+                candidate_pairs(entries.clone(), max_bucket),
+                candidate_pairs_wide(entries.clone(), max_bucket)
+            );
+        }
     }
 }

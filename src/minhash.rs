@@ -60,21 +60,51 @@ fn densify(sig: &mut [u64]) {
     if empty == 0 {
         return;
     }
-    for j in 0..k {
-        if sig[j] != EMPTY {
-            continue;
+    PROBES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.0 != k {
+            *cache = (k, probe_table(k));
         }
-        let mut attempt: u64 = 1;
-        loop {
-            let probe = mix64((j as u64) << 32 ^ attempt ^ SEED.rotate_left(17));
-            let donor = fast_range(probe, k);
-            if filled[donor / 64] & (1 << (donor % 64)) != 0 {
-                sig[j] = sig[donor];
-                break;
+        let table = &cache.1;
+        for j in 0..k {
+            if sig[j] != EMPTY {
+                continue;
             }
-            attempt += 1;
+            let first = &table[j * TABLE_PROBES..(j + 1) * TABLE_PROBES];
+            let donor = first
+                .iter()
+                .map(|&d| d as usize)
+                .find(|&d| filled[d / 64] & (1 << (d % 64)) != 0)
+                .unwrap_or_else(|| {
+                    (TABLE_PROBES as u64 + 1..)
+                        .map(|attempt| probe(j, attempt, k))
+                        .find(|&d| filled[d / 64] & (1 << (d % 64)) != 0)
+                        .unwrap_or(0)
+                });
+            sig[j] = sig[donor];
         }
-    }
+    });
+}
+
+/// Probes per bin kept in the table; the sequence goes on beyond them.
+const TABLE_PROBES: usize = 8;
+
+thread_local! {
+    /// The first probes of every bin, for the last `k` used on this thread.
+    static PROBES: std::cell::RefCell<(usize, Vec<u16>)> =
+        const { std::cell::RefCell::new((0, Vec::new())) };
+}
+
+/// The donor bin tried by bin `j` at attempt `attempt` (from 1).
+#[inline]
+fn probe(j: usize, attempt: u64, k: usize) -> usize {
+    fast_range(mix64((j as u64) << 32 ^ attempt ^ SEED.rotate_left(17)), k)
+}
+
+fn probe_table(k: usize) -> Vec<u16> {
+    (0..k)
+        .flat_map(|j| (1..=TABLE_PROBES as u64).map(move |a| probe(j, a, k) as u16))
+        .collect()
 }
 
 /// Map a uniform 64-bit value onto `0..k` without division.
@@ -161,5 +191,28 @@ mod tests {
         assert!(signature([3u64, 2, 1, 1], 64, &mut sb));
         assert_eq!(estimate_jaccard(&sa, &sb), 1.0);
         assert!(!signature(std::iter::empty(), 64, &mut sa));
+    }
+
+    #[test]
+    fn probe_table_gives_the_probe_sequence() {
+        for k in [1, 7, 128, 1024] {
+            for filled_every in [1, 3, 50, 1000] {
+                let mut sig: Vec<u64> = (0..k as u64)
+                    .map(|i| if i % filled_every == 0 { mix64(i) >> 1 } else { EMPTY })
+                    .collect();
+                let mut naive = sig.clone();
+                for j in 0..k {
+                    if naive[j] == EMPTY {
+                        let donor = (1..)
+                            .map(|a| probe(j, a, k))
+                            .find(|&d| sig[d] != EMPTY)
+                            .unwrap();
+                        naive[j] = sig[donor];
+                    }
+                }
+                densify(&mut sig);
+                assert_eq!(sig, naive, "k {k}");
+            }
+        }
     }
 }

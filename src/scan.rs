@@ -394,20 +394,20 @@ fn cluster_and_attribute(
 }
 
 /// Prints stage timings to stderr when `WIRETRACE_TIMINGS` is set.
-struct Stopwatch {
+pub(crate) struct Stopwatch {
     on: bool,
     last: std::time::Instant,
 }
 
 impl Stopwatch {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Stopwatch {
             on: std::env::var_os("WIRETRACE_TIMINGS").is_some(),
             last: std::time::Instant::now(),
         }
     }
 
-    fn lap(&mut self, stage: &str) {
+    pub(crate) fn lap(&mut self, stage: &str) {
         if self.on {
             let now = std::time::Instant::now();
             eprintln!(
