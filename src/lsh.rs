@@ -107,7 +107,11 @@ pub fn candidate_pairs(
     entries: Vec<(u64, u32)>,
     max_bucket: usize,
 ) -> (Vec<(u32, u32)>, BucketStats) {
-    let owners = entries.iter().map(|e| e.1).max().map_or(0, |m| m as u64 + 1);
+    let owners = entries
+        .iter()
+        .map(|e| e.1)
+        .max()
+        .map_or(0, |m| m as u64 + 1);
     let owner_bits = 64 - owners.leading_zeros();
     if owner_bits > 40 {
         return candidate_pairs_wide(entries, max_bucket);

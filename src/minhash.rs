@@ -198,7 +198,13 @@ mod tests {
         for k in [1, 7, 128, 1024] {
             for filled_every in [1, 3, 50, 1000] {
                 let mut sig: Vec<u64> = (0..k as u64)
-                    .map(|i| if i % filled_every == 0 { mix64(i) >> 1 } else { EMPTY })
+                    .map(|i| {
+                        if i % filled_every == 0 {
+                            mix64(i) >> 1
+                        } else {
+                            EMPTY
+                        }
+                    })
                     .collect();
                 let mut naive = sig.clone();
                 for j in 0..k {

@@ -55,8 +55,19 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
             // by a space or punctuation that cannot join words.
             let start = i;
             let mut j = i + 1;
-            while j < limit && BYTE_CLASS[bytes[j] as usize] == WORD {
-                j += 1;
+            while j + 8 <= limit {
+                let chunk: [u8; 8] = bytes[j..j + 8].try_into().unwrap_or([0; 8]);
+                let m = non_word_bytes(u64::from_le_bytes(chunk));
+                if m != 0 {
+                    j += (m.trailing_zeros() / 8) as usize;
+                    break;
+                }
+                j += 8;
+            }
+            if j + 8 > limit {
+                while j < limit && BYTE_CLASS[bytes[j] as usize] == WORD {
+                    j += 1;
+                }
             }
             let ends_plainly = j >= limit
                 || match BYTE_CLASS[bytes[j] as usize] {
@@ -131,6 +142,22 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
 #[inline]
 fn is_ascii_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric()
+}
+
+/// The high bit of each byte of `x` that is not an ASCII letter or digit
+/// (eight bytes classified at once, without branches).
+#[inline]
+fn non_word_bytes(x: u64) -> u64 {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Bytes below 0x80 only, so no sum below carries into the next byte.
+    let low = x & !HIGH_BITS;
+    let folded = low | (0x20 * ONES);
+    let at_least = |v: u64, lo: u8| v + (128 - lo as u64) * ONES;
+    let above = |v: u64, hi: u8| v + (127 - hi as u64) * ONES;
+    let letter = at_least(folded, b'a') & !above(folded, b'z');
+    let digit = at_least(low, b'0') & !above(low, b'9');
+    !((letter | digit) & !x) & HIGH_BITS
 }
 
 /// ASCII letters and digits.
@@ -350,11 +377,35 @@ fn fold_spelling_bytes(w: &mut Vec<u8>) {
     if w.starts_with(b"sceptic") {
         w[1] = b'k';
     }
-    // Every suffix below ends in one of these letters.
-    if !matches!(w.last(), Some(b's' | b'n' | b'g' | b'd' | b'r' | b'e')) {
-        return;
-    }
-    for (from, to) in SUFFIXES {
+    // Only the rules ending in the word's last letter can apply; each
+    // group keeps the order of SUFFIXES.
+    let rules: &[(&str, &str)] = match w.last() {
+        Some(b's') => &[
+            ("isations", "izations"),
+            ("ises", "izes"),
+            ("yses", "yzes"),
+            ("ours", "ors"),
+            ("tres", "ters"),
+        ],
+        Some(b'n') => &[("isation", "ization")],
+        Some(b'g') => &[("ising", "izing"), ("ouring", "oring"), ("elling", "eling")],
+        Some(b'd') => &[
+            ("ised", "ized"),
+            ("ysed", "yzed"),
+            ("oured", "ored"),
+            ("elled", "eled"),
+        ],
+        Some(b'r') => &[("iser", "izer"), ("our", "or"), ("eller", "eler")],
+        Some(b'e') => &[
+            ("ise", "ize"),
+            ("yse", "yze"),
+            ("ourite", "orite"),
+            ("ourable", "orable"),
+            ("tre", "ter"),
+        ],
+        _ => return,
+    };
+    for (from, to) in rules {
         if w.len() > from.len() + 1 && w.ends_with(from.as_bytes()) {
             let cut = w.len() - from.len();
             w.truncate(cut);
@@ -364,7 +415,9 @@ fn fold_spelling_bytes(w: &mut Vec<u8>) {
     }
 }
 
-/// Suffix rules, longest first within each family.
+/// Suffix rules, longest first within each family (grouped by last letter
+/// in `fold_spelling_bytes`; a test checks the groups against this list).
+#[cfg(test)]
 const SUFFIXES: &[(&str, &str)] = &[
     ("isations", "izations"),
     ("isation", "ization"),
@@ -538,6 +591,43 @@ mod tests {
             tokenize(&text, &mut fast);
             tokenize_general(&text, &mut slow);
             proptest::prop_assert_eq!(fast, slow);
+        }
+    }
+
+    #[test]
+    fn suffix_groups_cover_every_rule_in_order() {
+        let mut grouped = Vec::new();
+        for last in [b's', b'n', b'g', b'd', b'r', b'e'] {
+            for (from, to) in SUFFIXES
+                .iter()
+                .filter(|(f, _)| f.as_bytes().last() == Some(&last))
+            {
+                let mut word = b"abcdef".to_vec();
+                word.extend_from_slice(from.as_bytes());
+                fold_spelling_bytes(&mut word);
+                let mut want = b"abcdef".to_vec();
+                want.extend_from_slice(to.as_bytes());
+                assert_eq!(word, want, "{from}");
+                grouped.push(*from);
+            }
+        }
+        assert_eq!(grouped.len(), SUFFIXES.len());
+    }
+
+    #[test]
+    fn eight_bytes_at_once_classify_like_the_table() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let mut bytes = *b"aZ09mQ7x";
+                bytes[pos] = b;
+                let m = non_word_bytes(u64::from_le_bytes(bytes));
+                let want = bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| BYTE_CLASS[**c as usize] != WORD)
+                    .fold(0u64, |m, (i, _)| m | 0x80 << (8 * i));
+                assert_eq!(m, want, "byte {b:#x} at {pos}");
+            }
         }
     }
 }
