@@ -207,13 +207,13 @@ mod tests {
                     })
                     .collect();
                 let mut naive = sig.clone();
-                for j in 0..k {
-                    if naive[j] == EMPTY {
+                for (j, v) in naive.iter_mut().enumerate() {
+                    if *v == EMPTY {
                         let donor = (1..)
                             .map(|a| probe(j, a, k))
                             .find(|&d| sig[d] != EMPTY)
                             .unwrap();
-                        naive[j] = sig[donor];
+                        *v = sig[donor];
                     }
                 }
                 densify(&mut sig);
