@@ -823,18 +823,100 @@ fn same_quote(a: &Quote, b: &Quote) -> bool {
     if close_in_length && bytes <= MAX_LEV_BYTES {
         // Characters for short quotes (a one-word edit in five words is
         // small), words for long ones (the same verdict, far cheaper).
-        let similarity = if bytes <= CHAR_LEV_BYTES {
-            strsim::normalized_levenshtein(&a.norm, &b.norm)
-        } else {
-            let d = strsim::generic_levenshtein(&a.words, &b.words);
-            1.0 - d as f64 / a.words.len().max(b.words.len()).max(1) as f64
-        };
-        if similarity >= SIMILAR {
+        if bytes <= CHAR_LEV_BYTES {
+            if similar_chars(&a.norm, &b.norm) {
+                return true;
+            }
+        } else if similar_sequences(&a.words, &b.words) {
             return true;
         }
     }
     let run = longest_common_run(&short.words, &long.words);
     short.words.len() >= 6 && run * 10 >= short.words.len() * 8
+}
+
+/// Is `1 - levenshtein(a, b) / max(len a, len b) >= SIMILAR`, counting
+/// characters? A character-count bound rules most pairs out before the
+/// edit distance, which is computed only within the band it allows.
+fn similar_chars(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        let longer = a.len().max(b.len());
+        let mut counts = [0i32; 64];
+        for &c in a {
+            counts[(c & 63) as usize] += 1;
+        }
+        for &c in b {
+            counts[(c & 63) as usize] -= 1;
+        }
+        // One edit changes these counts by at most 2 in total.
+        let bound = counts
+            .iter()
+            .map(|c| c.unsigned_abs() as usize)
+            .sum::<usize>()
+            .div_ceil(2);
+        if !within_similarity(bound, longer) {
+            return false;
+        }
+        return similar_sequences(a, b);
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    similar_sequences(&a, &b)
+}
+
+/// Is `1 - levenshtein(a, b) / max(len a, len b) >= SIMILAR`?
+fn similar_sequences<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    let longer = a.len().max(b.len());
+    if longer == 0 {
+        return true;
+    }
+    // The largest distance that can still pass, plus one for rounding.
+    let max = ((1.0 - SIMILAR) * longer as f64).ceil() as usize + 1;
+    bounded_levenshtein(a, b, max).is_some_and(|d| within_similarity(d, longer))
+}
+
+/// The similarity test on an edit distance (or a lower bound of one).
+fn within_similarity(distance: usize, longer: usize) -> bool {
+    longer == 0 || 1.0 - distance as f64 / longer as f64 >= SIMILAR
+}
+
+/// Levenshtein distance of `a` and `b` when it is at most `k`, else `None`
+/// (Ukkonen's band: only cells within `k` of the diagonal are computed).
+fn bounded_levenshtein<T: PartialEq>(a: &[T], b: &[T], k: usize) -> Option<usize> {
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > k {
+        return None;
+    }
+    if n == 0 || m == 0 {
+        return Some(n.max(m));
+    }
+    let inf = k + 1;
+    let mut prev: Vec<usize> = (0..=m).map(|j| j.min(inf)).collect();
+    let mut cur = vec![inf; m + 1];
+    for i in 1..=n {
+        let lo = i.saturating_sub(k).max(1);
+        let hi = (i + k).min(m);
+        cur[lo - 1] = if lo == 1 { i.min(inf) } else { inf };
+        let mut row_min = cur[lo - 1];
+        for j in lo..=hi {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let v = (prev[j - 1] + cost)
+                .min(prev[j] + 1)
+                .min(cur[j - 1] + 1)
+                .min(inf);
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if hi < m {
+            cur[hi + 1] = inf;
+        }
+        if row_min > k {
+            return None;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[m];
+    (d <= k).then_some(d)
 }
 
 /// Candidate pairs `(i, j)` with `i < j` among quotes with distinct
@@ -1030,13 +1112,12 @@ fn build_group(members: &[&Quote], documents: &[Document], credits: &[Vec<String
 /// document index, then offset. See the module documentation for how quotes
 /// are found, attributed and matched.
 pub fn audit_quotes(documents: &[Document]) -> Vec<QuoteGroup> {
-    let per_doc: Vec<(Vec<Quote>, Vec<String>)> = documents
+    let per_doc: Vec<Vec<Quote>> = documents
         .par_iter()
         .enumerate()
-        .map(|(i, d)| (document_quotes(i, d), doc_credits(d)))
+        .map(|(i, d)| document_quotes(i, d))
         .collect();
-    let credits: Vec<Vec<String>> = per_doc.iter().map(|(_, c)| c.clone()).collect();
-    let quotes: Vec<Quote> = per_doc.into_iter().flat_map(|(q, _)| q).collect();
+    let quotes: Vec<Quote> = per_doc.into_iter().flatten().collect();
     let mut groups: Vec<Vec<&Quote>> = group_indices(&quotes)
         .into_iter()
         .map(|g| {
@@ -1047,6 +1128,18 @@ pub fn audit_quotes(documents: &[Document]) -> Vec<QuoteGroup> {
         .filter(|m| m.iter().map(|q| q.doc).collect::<BTreeSet<_>>().len() >= 2)
         .collect();
     groups.sort_by_key(|m| m.first().map(|q| (q.doc, q.start, q.end)));
+    // Credits, only for the documents that share a quote.
+    let mut involved = vec![false; documents.len()];
+    for q in groups.iter().flatten() {
+        if let Some(x) = involved.get_mut(q.doc) {
+            *x = true;
+        }
+    }
+    let credits: Vec<Vec<String>> = documents
+        .par_iter()
+        .zip(&involved)
+        .map(|(d, &inv)| if inv { doc_credits(d) } else { Vec::new() })
+        .collect();
     groups
         .iter()
         .enumerate()
@@ -1277,5 +1370,21 @@ mod tests {
         let groups = audit_quotes(&docs);
         assert!(started.elapsed().as_secs() < 20);
         assert!(groups.iter().any(|g| g.occurrences.len() == 3000));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bounded_levenshtein_agrees_with_strsim(
+            a in "[abc ]{0,40}",
+            b in "[abc ]{0,40}",
+            k in 0usize..50,
+        ) {
+            let (ca, cb): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+            let d = strsim::levenshtein(&a, &b);
+            let want = (d <= k).then_some(d);
+            proptest::prop_assert_eq!(bounded_levenshtein(&ca, &cb, k), want);
+            let strsim_says = strsim::normalized_levenshtein(&a, &b) >= SIMILAR;
+            proptest::prop_assert_eq!(similar_chars(&a, &b), strsim_says);
+        }
     }
 }

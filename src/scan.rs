@@ -187,11 +187,35 @@ pub fn scan_with_progress(
     // Down-weight shingles common to many documents.
     let max_df = settings.max_df_for(documents.len());
     stats.max_df = max_df;
-    let df = document_frequencies(&docs, max_df);
     let outlet_keys: Vec<u64> = documents.iter().map(outlet_key).collect();
-    let outlet_df = settings
-        .max_outlet_df
-        .and_then(|m| outlet_frequencies(&docs, &outlet_keys, m).map(|df| (df, m)));
+    let (df, outlet_df) = {
+        let need_df = docs.len() > max_df;
+        let outlets = settings
+            .max_outlet_df
+            .map(|m| (m, outlets_with_at_least(&outlet_keys, m)))
+            .filter(|(_, o)| !o.is_empty());
+        let distinct: Vec<Vec<u64>> = if need_df || outlets.is_some() {
+            docs.par_iter().map(|d| d.distinct_shingles()).collect()
+        } else {
+            Vec::new()
+        };
+        let df = need_df.then(|| DfSketch::from_documents(&distinct));
+        let outlet_df = outlets.map(|(m, outlets)| {
+            let keyed: Vec<Vec<u64>> = distinct
+                .par_iter()
+                .zip(&outlet_keys)
+                .map(|(d, k)| {
+                    if outlets.contains(k) {
+                        d.iter().map(|h| h ^ k).collect()
+                    } else {
+                        Vec::new()
+                    }
+                })
+                .collect();
+            (DfSketch::from_documents(&keyed), m)
+        });
+        (df, outlet_df)
+    };
     docs.par_iter_mut().zip(&outlet_keys).for_each(|(d, &ok)| {
         let common = |h: u64| {
             df.as_ref().is_some_and(|df| df.get(h) as usize > max_df)
@@ -435,41 +459,17 @@ fn outlet_key(d: &Document) -> u64 {
     }
 }
 
-/// Per-outlet document frequencies (keyed by shingle ^ outlet key), or
-/// `None` when no outlet has `min` documents.
-fn outlet_frequencies(docs: &[ShingledDoc], keys: &[u64], min: usize) -> Option<DfSketch> {
+/// Keys of the outlets with at least `min` documents (never 0, unknown).
+fn outlets_with_at_least(keys: &[u64], min: usize) -> std::collections::BTreeSet<u64> {
     let mut per_outlet: std::collections::BTreeMap<u64, usize> = Default::default();
     for &k in keys.iter().filter(|&&k| k != 0) {
         *per_outlet.entry(k).or_default() += 1;
     }
-    if !per_outlet.values().any(|&n| n >= min) {
-        return None;
-    }
-    let mut df = DfSketch::default();
-    let keyed: Vec<Vec<u64>> = docs
-        .par_iter()
-        .zip(keys)
-        .filter(|(_, k)| **k != 0 && per_outlet.get(k).is_some_and(|&n| n >= min))
-        .map(|(d, &k)| d.distinct_shingles().into_iter().map(|h| h ^ k).collect())
-        .collect();
-    for d in &keyed {
-        df.add_document(d);
-    }
-    Some(df)
-}
-
-/// Document frequencies of shingles, or `None` when the corpus is too
-/// small for any shingle to exceed `max_df`.
-fn document_frequencies(docs: &[ShingledDoc], max_df: usize) -> Option<DfSketch> {
-    if docs.len() <= max_df {
-        return None;
-    }
-    let distinct: Vec<Vec<u64>> = docs.par_iter().map(|d| d.distinct_shingles()).collect();
-    let mut df = DfSketch::default();
-    for d in &distinct {
-        df.add_document(d);
-    }
-    Some(df)
+    per_outlet
+        .into_iter()
+        .filter(|&(_, n)| n >= min)
+        .map(|(k, _)| k)
+        .collect()
 }
 
 /// Window signatures → band keys → candidate pairs. Returns the pairs,

@@ -3,6 +3,8 @@
 //! A shingle hash is combined from the n token hashes already computed by
 //! [`crate::tokenize`]; strings are never hashed twice.
 
+use rayon::prelude::*;
+
 use crate::text::Token;
 
 /// The hash of the shingle starting at each token position.
@@ -63,6 +65,19 @@ mod tests {
         assert!(sh("", 5).is_empty());
         assert_ne!(sh("a b c", 3), sh("c b a", 3));
         assert_eq!(sh("The U.S. said", 3), sh("the US said", 3));
+    }
+
+    #[test]
+    fn parallel_sketch_equals_sequential_sketch() {
+        let docs: Vec<Vec<u64>> = (0..300u64)
+            .map(|d| (0..(d % 37) * 11).map(|i| mix64(i * 7 + d % 5)).collect())
+            .collect();
+        let mut one_by_one = DfSketch::default();
+        for d in &docs {
+            one_by_one.add_document(d);
+        }
+        let built = DfSketch::from_documents(&docs);
+        assert_eq!(built.rows, one_by_one.rows);
     }
 }
 
@@ -167,6 +182,50 @@ impl DfSketch {
                 *c = c.saturating_add(1);
             }
         }
+    }
+
+    /// A sketch counting every document of `docs` (each a list of distinct
+    /// shingle hashes), built in parallel: the hashes are first scattered
+    /// by counter slot into partitions small enough for a core's cache,
+    /// then each partition is counted by one thread. The result equals
+    /// calling [`DfSketch::add_document`] on each document in turn.
+    pub fn from_documents(docs: &[Vec<u64>]) -> Self {
+        const PART_BITS: u32 = 6;
+        const SHIFT: u32 = DF_BITS - PART_BITS;
+        let mut sketch = DfSketch::default();
+        // Documents in chunks of about 8M hashes, so the scattered copy
+        // stays small whatever the corpus size.
+        let mut from = 0;
+        while from < docs.len() {
+            let mut to = from;
+            let mut hashes = 0;
+            while to < docs.len() && (to == from || hashes + docs[to].len() <= 8 << 20) {
+                hashes += docs[to].len();
+                to += 1;
+            }
+            let chunk = &docs[from..to];
+            for row in 0..2 {
+                let mut parts: Vec<Vec<u32>> = vec![Vec::new(); 1 << PART_BITS];
+                for d in chunk {
+                    for &h in d {
+                        let slot = Self::slots(h)[row];
+                        parts[slot >> SHIFT].push(slot as u32);
+                    }
+                }
+                let mask = (1usize << SHIFT) - 1;
+                sketch.rows[row]
+                    .par_chunks_mut(1 << SHIFT)
+                    .zip(parts.par_iter())
+                    .for_each(|(counters, slots)| {
+                        for &slot in slots {
+                            let c = &mut counters[slot as usize & mask];
+                            *c = c.saturating_add(1);
+                        }
+                    });
+            }
+            from = to;
+        }
+        sketch
     }
 
     /// Number of documents holding `h` (an upper bound).
