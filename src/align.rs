@@ -345,9 +345,65 @@ fn similarity(a: &[Token], b: &[Token], matched: usize) -> f64 {
     }
     let ha: Vec<u64> = a.iter().map(|t| t.hash).collect();
     let hb: Vec<u64> = b.iter().map(|t| t.hash).collect();
-    let d = strsim::generic_levenshtein(&ha, &hb);
-    1.0 - d as f64 / longer as f64
+    1.0 - levenshtein(&ha, &hb) as f64 / longer as f64
 }
+
+/// Exact Levenshtein distance in O(n·d) time: the band is widened (doubled)
+/// until the distance fits inside it. Reused passages are close, so d is
+/// small next to n.
+pub(crate) fn levenshtein<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+    let longer = a.len().max(b.len());
+    let mut k = a.len().abs_diff(b.len()).max(16);
+    loop {
+        if k >= longer {
+            return bounded_levenshtein(a, b, longer).unwrap_or(longer);
+        }
+        if let Some(d) = bounded_levenshtein(a, b, k) {
+            return d;
+        }
+        k *= 2;
+    }
+}
+
+/// Levenshtein distance of `a` and `b` when it is at most `k`, else `None`
+/// (Ukkonen's band: only cells within `k` of the diagonal are computed).
+pub(crate) fn bounded_levenshtein<T: PartialEq>(a: &[T], b: &[T], k: usize) -> Option<usize> {
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > k {
+        return None;
+    }
+    if n == 0 || m == 0 {
+        return Some(n.max(m));
+    }
+    let inf = k + 1;
+    let mut prev: Vec<usize> = (0..=m).map(|j| j.min(inf)).collect();
+    let mut cur = vec![inf; m + 1];
+    for i in 1..=n {
+        let lo = i.saturating_sub(k).max(1);
+        let hi = (i + k).min(m);
+        cur[lo - 1] = if lo == 1 { i.min(inf) } else { inf };
+        let mut row_min = cur[lo - 1];
+        for j in lo..=hi {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let v = (prev[j - 1] + cost)
+                .min(prev[j] + 1)
+                .min(cur[j - 1] + 1)
+                .min(inf);
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if hi < m {
+            cur[hi + 1] = inf;
+        }
+        if row_min > k {
+            return None;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[m];
+    (d <= k).then_some(d)
+}
+
 
 /// Merge passages that overlap in both texts (extension can make
 /// neighbours meet).
@@ -372,4 +428,20 @@ fn merge_overlapping(mut v: Vec<Alignment>) -> Vec<Alignment> {
         out.push(x);
     }
     out
+
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn banded_levenshtein_is_exact(a in "[abc]{0,60}", b in "[abc]{0,60}", k in 0usize..70) {
+            let (ca, cb): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+            let d = strsim::levenshtein(&a, &b);
+            proptest::prop_assert_eq!(levenshtein(&ca, &cb), d);
+            proptest::prop_assert_eq!(bounded_levenshtein(&ca, &cb, k), (d <= k).then_some(d));
+        }
+    }
 }

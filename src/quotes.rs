@@ -45,6 +45,7 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use xxhash_rust::xxh3::xxh3_64;
 
+use crate::align::bounded_levenshtein;
 use crate::corpus::Document;
 use crate::provenance::{canonical_outlet, find_credits, floor_boundary, slice};
 
@@ -783,16 +784,14 @@ fn contains_words(long: &[String], short: &[String]) -> bool {
 /// Length of the longest common run of words.
 fn longest_common_run(a: &[String], b: &[String]) -> usize {
     let mut prev = vec![0usize; b.len() + 1];
+    let mut cur = vec![0usize; b.len() + 1];
     let mut best = 0;
     for x in a {
-        let mut cur = vec![0usize; b.len() + 1];
         for (j, y) in b.iter().enumerate() {
-            if x == y {
-                cur[j + 1] = prev[j] + 1;
-                best = best.max(cur[j + 1]);
-            }
+            cur[j + 1] = if x == y { prev[j] + 1 } else { 0 };
+            best = best.max(cur[j + 1]);
         }
-        prev = cur;
+        std::mem::swap(&mut prev, &mut cur);
     }
     best
 }
@@ -831,8 +830,8 @@ fn same_quote(a: &Quote, b: &Quote) -> bool {
             return true;
         }
     }
-    let run = longest_common_run(&short.words, &long.words);
-    short.words.len() >= 6 && run * 10 >= short.words.len() * 8
+    short.words.len() >= 6
+        && longest_common_run(&short.words, &long.words) * 10 >= short.words.len() * 8
 }
 
 /// Is `1 - levenshtein(a, b) / max(len a, len b) >= SIMILAR`, counting
@@ -878,45 +877,6 @@ fn similar_sequences<T: PartialEq>(a: &[T], b: &[T]) -> bool {
 /// The similarity test on an edit distance (or a lower bound of one).
 fn within_similarity(distance: usize, longer: usize) -> bool {
     longer == 0 || 1.0 - distance as f64 / longer as f64 >= SIMILAR
-}
-
-/// Levenshtein distance of `a` and `b` when it is at most `k`, else `None`
-/// (Ukkonen's band: only cells within `k` of the diagonal are computed).
-fn bounded_levenshtein<T: PartialEq>(a: &[T], b: &[T], k: usize) -> Option<usize> {
-    let (n, m) = (a.len(), b.len());
-    if n.abs_diff(m) > k {
-        return None;
-    }
-    if n == 0 || m == 0 {
-        return Some(n.max(m));
-    }
-    let inf = k + 1;
-    let mut prev: Vec<usize> = (0..=m).map(|j| j.min(inf)).collect();
-    let mut cur = vec![inf; m + 1];
-    for i in 1..=n {
-        let lo = i.saturating_sub(k).max(1);
-        let hi = (i + k).min(m);
-        cur[lo - 1] = if lo == 1 { i.min(inf) } else { inf };
-        let mut row_min = cur[lo - 1];
-        for j in lo..=hi {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let v = (prev[j - 1] + cost)
-                .min(prev[j] + 1)
-                .min(cur[j - 1] + 1)
-                .min(inf);
-            cur[j] = v;
-            row_min = row_min.min(v);
-        }
-        if hi < m {
-            cur[hi + 1] = inf;
-        }
-        if row_min > k {
-            return None;
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    let d = prev[m];
-    (d <= k).then_some(d)
 }
 
 /// Candidate pairs `(i, j)` with `i < j` among quotes with distinct
