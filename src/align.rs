@@ -352,6 +352,17 @@ fn similarity(a: &[Token], b: &[Token], matched: usize) -> f64 {
 /// until the distance fits inside it. Reused passages are close, so d is
 /// small next to n.
 pub(crate) fn levenshtein<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+    // A common prefix and suffix cost nothing (passages begin and end on
+    // matching seeds).
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
     let longer = a.len().max(b.len());
     let mut k = a.len().abs_diff(b.len()).max(16);
     loop {
@@ -404,7 +415,6 @@ pub(crate) fn bounded_levenshtein<T: PartialEq>(a: &[T], b: &[T], k: usize) -> O
     (d <= k).then_some(d)
 }
 
-
 /// Merge passages that overlap in both texts (extension can make
 /// neighbours meet).
 fn merge_overlapping(mut v: Vec<Alignment>) -> Vec<Alignment> {
@@ -428,7 +438,6 @@ fn merge_overlapping(mut v: Vec<Alignment>) -> Vec<Alignment> {
         out.push(x);
     }
     out
-
 }
 
 #[cfg(test)]
