@@ -3,6 +3,10 @@
 # and gaoya on the same JSON Lines corpus, same K and threshold.
 #
 #   bench/compare.sh CORPUS.jsonl [THRESHOLD] [NUM_PERM]
+#   bench/compare.sh gen:N [THRESHOLD] [NUM_PERM]
+#
+# `gen:N` makes the corpus first: `wiretrace gen --docs N --seed 1`, turned
+# into JSON Lines by bench/gen_to_jsonl.py (in a temporary folder).
 #
 # Makes a Python virtualenv (.bench-venv, or $VENV) with the three peers from
 # PyPI, builds wiretrace in release mode, runs every tool under
@@ -24,6 +28,12 @@ if [ ! -x "$venv/bin/python" ]; then
   "$venv/bin/pip" install -q datasketch rensa gaoya
 fi
 (cd "$root" && cargo build --release -q)
+if [[ $corpus == gen:* ]]; then
+  "$root/target/release/wiretrace" gen --docs "${corpus#gen:}" --out "$work/gen" --seed 1 > /dev/null
+  python3 "$here/gen_to_jsonl.py" "$work/gen" "$work/gen.jsonl"
+  rm -rf "$work/gen"
+  corpus=$work/gen.jsonl
+fi
 echo "cores: $(nproc)   corpus: $corpus   threshold: $t   K: $k"
 
 "$venv/bin/python" "$here/peers.py" exact "$corpus" "$work/truth.json" --threshold "$t" --num-perm "$k"
