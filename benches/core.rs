@@ -255,8 +255,36 @@ fn bench_scan(c: &mut Criterion, inputs: &[Input]) {
     g.finish();
 }
 
+/// Tokenize, shingle and sign (K = 128) every text, in parallel over texts
+/// on all cores: the whole hashing core, as `wiretrace dedup` runs it.
+fn bench_hashing_core(c: &mut Criterion, inputs: &[Input]) {
+    use rayon::prelude::*;
+    let mut g = c.benchmark_group("tokenize_shingle_signature_parallel");
+    for input in inputs {
+        g.throughput(Throughput::Bytes(input.bytes()));
+        g.bench_function(input.name, |b| {
+            b.iter(|| {
+                input
+                    .texts
+                    .par_iter()
+                    .map_init(
+                        || (Vec::new(), Vec::new(), Vec::with_capacity(128)),
+                        |(toks, shingles, sig), t| {
+                            tokenize(black_box(t), toks);
+                            shingle_hashes(toks, 5, shingles);
+                            usize::from(signature(shingles.iter().copied(), 128, sig))
+                        },
+                    )
+                    .sum::<usize>()
+            })
+        });
+    }
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let inputs = inputs();
+    bench_hashing_core(c, &inputs);
     bench_tokenize(c, &inputs);
     bench_shingle(c, &inputs);
     bench_signature(c, &inputs);
