@@ -5,7 +5,9 @@
         [--threshold 0.5] [--num-perm 128]
 
 Every peer gets the same input (the `text` of each record), word 5-gram
-shingles over lowercased alphanumeric tokens, K permutations and the
+shingles over lowercased alphanumeric tokens (joined across `'`, `.` and
+digit-group commas, British spellings folded as wiretrace does), K
+permutations and the
 threshold. datasketch and rensa are given the shingles from Python (that is
 how they are used); gaoya tokenizes in Rust with its own word analyzer
 (lowercase, 5-grams), its fastest path. `exact` computes exact Jaccard for
@@ -14,11 +16,38 @@ every pair sharing a shingle (the truth). OUT.json holds {"pairs": [[a, b], ...]
 """
 import argparse, collections, itertools, json, math, re, sys, time
 
-TOKEN = re.compile(r"[0-9a-z]+(?:['’.][0-9a-z]+)*")
+TOKEN = re.compile(r"[0-9a-z]+(?:(?:['’.]|(?<=[0-9]),(?=[0-9]))[0-9a-z]+)*")
+
+# wiretrace's spelling folds (src/text.rs), so that every tool and the truth
+# see the same tokens: British spellings onto American ones, for words of
+# five letters or more.
+WHOLE = {"defence": "defense", "offence": "offense", "licence": "license",
+         "pretence": "pretense", "programme": "program", "programmes": "programs",
+         "judgement": "judgment", "ageing": "aging", "manoeuvre": "maneuver",
+         "aluminium": "aluminum", "tyres": "tires"}
+SUFFIXES = [("isations", "izations"), ("isation", "ization"), ("ising", "izing"),
+            ("ised", "ized"), ("ises", "izes"), ("iser", "izer"), ("ise", "ize"),
+            ("yses", "yzes"), ("ysed", "yzed"), ("yse", "yze"), ("ours", "ors"),
+            ("oured", "ored"), ("ouring", "oring"), ("ourite", "orite"),
+            ("ourable", "orable"), ("our", "or"), ("tres", "ters"), ("tre", "ter"),
+            ("elled", "eled"), ("elling", "eling"), ("eller", "eler")]
+
+
+def fold(w):
+    if len(w) < 5:
+        return w
+    if w in WHOLE:
+        return WHOLE[w]
+    if w.startswith("sceptic"):
+        w = "sk" + w[2:]
+    for a, b in SUFFIXES:
+        if len(w) > len(a) + 1 and w.endswith(a):
+            return w[: -len(a)] + b
+    return w
 
 
 def shingles(text, n=5):
-    toks = [t.replace("'", "").replace("’", "").replace(".", "") for t in TOKEN.findall(text.lower())]
+    toks = [fold(re.sub(r"['’.,]", "", t)) for t in TOKEN.findall(text.lower())]
     if len(toks) < n:
         return [" ".join(toks)] if toks else []
     return list({" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)})

@@ -213,7 +213,7 @@ struct TuningArgs {
     max_df: Option<usize>,
     /// Shingles in at least this many documents of one outlet are that
     /// outlet's boilerplate and do not seed passages there (0: off).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 20)]
     max_outlet_df: usize,
 }
 

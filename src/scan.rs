@@ -62,7 +62,7 @@ impl Default for Settings {
             banding: Banding { bands: 16, rows: 2 },
             align: AlignParams::default(),
             max_df: None,
-            max_outlet_df: Some(10),
+            max_outlet_df: Some(20),
             max_bucket: 500,
             cross_outlet_only: false,
             provenance: true,
