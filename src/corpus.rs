@@ -138,7 +138,7 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -928,117 +928,116 @@ fn read_text_file(path: &Path, display: String, id: String, meta: Meta, max: u64
     }
 }
 
-/// Read one line (through `\n` or end of input) into `buf`, keeping at most
-/// `keep` bytes of it. Returns the line's full length in bytes (newline
-/// included), or `None` at end of input.
-fn read_line_bounded<R: BufRead>(
-    r: &mut R,
-    buf: &mut Vec<u8>,
-    keep: u64,
-) -> std::io::Result<Option<u64>> {
-    buf.clear();
-    let mut total: u64 = 0;
-    loop {
-        let avail = match r.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if avail.is_empty() {
-            return Ok((total > 0).then_some(total));
-        }
-        let (n, done) = match avail.iter().position(|&b| b == b'\n') {
-            Some(i) => (i + 1, true),
-            None => (avail.len(), false),
-        };
-        if total.saturating_add(n as u64) <= keep {
-            buf.extend_from_slice(&avail[..n]);
-        }
-        total = total.saturating_add(n as u64);
-        r.consume(n);
-        if done {
-            return Ok(Some(total));
-        }
-    }
+/// The file is read in blocks of [`JSONL_BLOCK_BYTES`]; the complete lines
+/// of a block are split among threads at line boundaries and parsed in
+/// parallel, so memory stays bounded by a block (plus the documents)
+/// whatever the file's size, and items come out in line order.
+fn read_jsonl_file(path: &Path, display: &str, max: u64) -> Vec<Item> {
+    read_jsonl_blocks(path, display, max, JSONL_BLOCK_BYTES)
 }
 
-/// Lines are read in order and parsed in parallel, a batch of about
-/// [`JSONL_BATCH_BYTES`] at a time, so memory stays bounded by the batch
-/// (plus the documents) whatever the file's size.
-fn read_jsonl_file(path: &Path, display: &str, max: u64) -> Vec<Item> {
-    let file = match File::open(path) {
+/// [`read_jsonl_file`] with blocks of `block` bytes.
+fn read_jsonl_blocks(path: &Path, display: &str, max: u64, block: usize) -> Vec<Item> {
+    let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => return vec![Item::Skip(skip(display, format!("cannot open: {e}")))],
     };
-    let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut items = Vec::new();
-    let mut buf = Vec::new();
-    let mut line_no: usize = 0;
-    let mut records = 0usize;
-    // Lines waiting to be parsed: their bytes back to back in `batch`.
-    let mut batch: Vec<u8> = Vec::new();
-    let mut pending: Vec<Pending> = Vec::new();
     // Room for the line ending on top of the limit.
     let keep = max.saturating_add(2);
-    loop {
-        let total = match read_line_bounded(&mut reader, &mut buf, keep) {
-            Ok(Some(t)) => t,
-            Ok(None) => break,
+    let mut items = Vec::new();
+    let mut lines = 0usize; // lines read so far
+    let mut records = 0usize;
+    // Unprocessed bytes, starting at the start of a line.
+    let mut buf: Vec<u8> = Vec::new();
+    // Bytes seen of a line too long to keep, while it is being skipped.
+    let mut skipping: Option<u64> = None;
+    // The last byte dropped while skipping (is a `\r` part of the ending?).
+    let mut last_byte = 0u8;
+    let mut at_start = true;
+    let mut eof = false;
+    while !eof {
+        let old = buf.len();
+        buf.resize(old + block.max(1), 0);
+        let read = loop {
+            match file.read(&mut buf[old..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => break r,
+            }
+        };
+        let n = match read {
+            Ok(n) => n,
             Err(e) => {
-                let n = line_no + 1;
+                // Lines complete before the error are kept.
+                buf.truncate(old);
+                let cut = buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+                let (more, r) = parse_jsonl_lines(display, &buf[..cut], lines, max);
+                items.extend(more);
+                records += r.records;
+                let n = lines + r.lines + 1;
                 let reason = format!("line {n}: read error, rest of file not read: {e}");
-                pending.push(Pending::Ready(Item::Skip(skip(
-                    format!("{display}:{n}"),
-                    reason,
-                ))));
+                items.push(Item::Skip(skip(format!("{display}:{n}"), reason)));
                 records += 1;
                 break;
             }
         };
-        line_no += 1;
-        if total > keep {
-            records += 1;
-            let what = format!("line {line_no}:");
-            let here = format!("{display}:{line_no}");
-            pending.push(Pending::Ready(Item::Skip(skip(
-                here,
-                too_large(Some(total), max, &what),
-            ))));
-            continue;
-        }
-        let mut line: &[u8] = &buf;
-        if line_no == 1 {
-            if line.starts_with(&[0xFF, 0xFE]) || line.starts_with(&[0xFE, 0xFF]) {
+        buf.truncate(old + n);
+        eof = n == 0;
+        if at_start && (buf.len() >= 3 || eof) {
+            at_start = false;
+            if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
                 let reason = "UTF-16 JSON Lines are not supported; convert the file to UTF-8";
                 return vec![Item::Skip(skip(display, reason))];
             }
-            line = line.strip_prefix(UTF8_BOM).unwrap_or(line);
+            if buf.starts_with(UTF8_BOM) {
+                buf.drain(..UTF8_BOM.len());
+            }
         }
-        line = line.strip_suffix(b"\n").unwrap_or(line);
-        line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.len() as u64 > max {
+        if let Some(seen) = skipping {
+            let (end, ending) = match buf.iter().position(|&b| b == b'\n') {
+                Some(p) => {
+                    let cr = if p > 0 {
+                        buf[p - 1] == b'\r'
+                    } else {
+                        last_byte == b'\r'
+                    };
+                    (p + 1, 1 + u64::from(cr))
+                }
+                None if eof => (buf.len(), 0),
+                None => {
+                    skipping = Some(seen + buf.len() as u64);
+                    last_byte = buf.last().copied().unwrap_or(last_byte);
+                    buf.clear();
+                    continue;
+                }
+            };
+            lines += 1;
             records += 1;
-            let what = format!("line {line_no}:");
-            let here = format!("{display}:{line_no}");
-            pending.push(Pending::Ready(Item::Skip(skip(
-                here,
-                too_large(Some(line.len() as u64), max, &what),
-            ))));
-            continue;
+            let what = format!("line {lines}:");
+            // The line's size without its line ending, as for other lines.
+            let total = (seen + end as u64).saturating_sub(ending);
+            items.push(Item::Skip(skip(
+                format!("{display}:{lines}"),
+                too_large(Some(total), max, &what),
+            )));
+            buf.drain(..end);
+            skipping = None;
         }
-        if line.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        records += 1;
-        let from = batch.len();
-        batch.extend_from_slice(line);
-        pending.push(Pending::Line(line_no, from..batch.len()));
-        if batch.len() >= JSONL_BATCH_BYTES {
-            parse_jsonl_batch(display, &batch, &mut pending, &mut items);
-            batch.clear();
+        let cut = if eof {
+            buf.len()
+        } else {
+            buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
+        };
+        let (more, r) = parse_jsonl_lines(display, &buf[..cut], lines, max);
+        items.extend(more);
+        lines += r.lines;
+        records += r.records;
+        buf.drain(..cut);
+        if buf.len() as u64 > keep {
+            skipping = Some(buf.len() as u64);
+            last_byte = buf.last().copied().unwrap_or(0);
+            buf.clear();
         }
     }
-    parse_jsonl_batch(display, &batch, &mut pending, &mut items);
     if records == 0 {
         items.push(Item::Skip(skip(
             display,
@@ -1048,31 +1047,79 @@ fn read_jsonl_file(path: &Path, display: &str, max: u64) -> Vec<Item> {
     items
 }
 
-/// Bytes of JSON Lines parsed together in parallel.
-const JSONL_BATCH_BYTES: usize = 8 << 20;
+/// Bytes of JSON Lines read (and parsed in parallel) at a time.
+const JSONL_BLOCK_BYTES: usize = 8 << 20;
 
-/// A JSON Lines line read but not parsed yet, or an outcome already known.
-enum Pending {
-    Line(usize, std::ops::Range<usize>),
-    Ready(Item),
+/// Counts from [`parse_jsonl_lines`].
+#[derive(Default, Clone, Copy)]
+struct LineCounts {
+    lines: usize,
+    records: usize,
 }
 
-/// Parse the pending lines (in parallel), appending their items in line
-/// order; `pending` is emptied.
-fn parse_jsonl_batch(
+/// Parse the lines of `block` (whole lines; the last may lack its line
+/// ending only at the end of the file), numbered from `before + 1`: the
+/// block is cut at line boundaries into pieces parsed in parallel.
+fn parse_jsonl_lines(
     display: &str,
-    batch: &[u8],
-    pending: &mut Vec<Pending>,
-    items: &mut Vec<Item>,
-) {
-    let parsed: Vec<Vec<Item>> = std::mem::take(pending)
-        .into_par_iter()
-        .map(|p| match p {
-            Pending::Ready(item) => vec![item],
-            Pending::Line(line_no, range) => jsonl_record(display, line_no, &batch[range]),
+    block: &[u8],
+    before: usize,
+    max: u64,
+) -> (Vec<Item>, LineCounts) {
+    if block.is_empty() {
+        return (Vec::new(), LineCounts::default());
+    }
+    let target = (block.len() / (rayon::current_num_threads() * 8)).max(1 << 16);
+    let mut pieces: Vec<&[u8]> = Vec::new();
+    let mut rest = block;
+    while !rest.is_empty() {
+        let end = if rest.len() <= target {
+            rest.len()
+        } else {
+            rest[target..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |p| target + p + 1)
+        };
+        pieces.push(&rest[..end]);
+        rest = &rest[end..];
+    }
+    let mut first = Vec::with_capacity(pieces.len());
+    let mut n = before;
+    for piece in &pieces {
+        first.push(n);
+        n += piece.iter().filter(|&&b| b == b'\n').count() + usize::from(!piece.ends_with(b"\n"));
+    }
+    let parsed: Vec<(Vec<Item>, usize)> = pieces
+        .par_iter()
+        .zip(first)
+        .map(|(piece, mut line_no)| {
+            let mut items = Vec::new();
+            let mut records = 0;
+            let body = piece.strip_suffix(b"\n").unwrap_or(piece);
+            for line in body.split(|&b| b == b'\n') {
+                line_no += 1;
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.len() as u64 > max {
+                    records += 1;
+                    let what = format!("line {line_no}:");
+                    items.push(Item::Skip(skip(
+                        format!("{display}:{line_no}"),
+                        too_large(Some(line.len() as u64), max, &what),
+                    )));
+                } else if !line.iter().all(|b| b.is_ascii_whitespace()) {
+                    records += 1;
+                    items.extend(jsonl_record(display, line_no, line));
+                }
+            }
+            (items, records)
         })
         .collect();
-    items.extend(parsed.into_iter().flatten());
+    let counts = LineCounts {
+        lines: n - before,
+        records: parsed.iter().map(|p| p.1).sum(),
+    };
+    (parsed.into_iter().flat_map(|p| p.0).collect(), counts)
 }
 
 /// The items of one non-blank JSON Lines line.
@@ -2610,6 +2657,59 @@ mod tests {
             assert_eq!(d.bytes, d.text.len());
             assert_eq!(d.status == "ok", d.encoding.is_none(), "{d:?}");
         }
+    }
+
+    #[test]
+    fn jsonl_blocks_of_any_size_read_alike() {
+        let dir = std::env::temp_dir().join(format!("wiretrace-blocks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.jsonl");
+        let mut body = String::from("\u{feff}");
+        for i in 0..40 {
+            match i % 7 {
+                0 => body.push_str("\r\n"),
+                1 => body.push_str(&format!(
+                    "{{\"id\": \"{i}\", \"text\": \"{}\"}}\n",
+                    "long ".repeat(30)
+                )),
+                2 => body.push_str("not json\n"),
+                3 => body.push_str(&format!(
+                    "{{\"id\": {i}, \"text\": \"t {i}\", \"outlet\": 5}}\r\n"
+                )),
+                _ => body.push_str(&format!("{{\"id\": \"d{i}\", \"text\": \"text {i}\"}}\n")),
+            }
+        }
+        body.push_str("{\"id\": \"last\", \"text\": \"no line ending\"}");
+        std::fs::write(&path, &body).unwrap();
+        let show = |items: Vec<Item>| -> Vec<String> {
+            items
+                .into_iter()
+                .map(|i| match i {
+                    Item::Doc(d) => format!("doc {} {} {:?}", d.id, d.path, d.text),
+                    Item::Skip(s) => format!("skip {} {}", s.path, s.reason),
+                    Item::Warn(w) => format!("warn {w}"),
+                })
+                .collect()
+        };
+        for max in [1 << 20, 100] {
+            let whole = show(read_jsonl_blocks(&path, "x", max, 1 << 20));
+            assert!(
+                whole.iter().any(|l| l.starts_with("doc last x:41")),
+                "{whole:?}"
+            );
+            assert!(
+                whole.iter().any(|l| l.starts_with("skip x:3 line 3:")),
+                "{whole:?}"
+            );
+            for block in [1, 2, 3, 7, 64, 150, 1000] {
+                assert_eq!(
+                    show(read_jsonl_blocks(&path, "x", max, block)),
+                    whole,
+                    "block {block}, max {max}"
+                );
+            }
+        }
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     proptest::proptest! {
