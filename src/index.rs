@@ -29,18 +29,19 @@
 //! returns, the document is committed, and a process killed mid-way leaves
 //! either the whole document or nothing.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use redb::{
     Database, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable, ReadableTable,
     ReadableTableMetadata, TableDefinition,
 };
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::Document;
 use crate::error::{Error, Result};
-use crate::scan::{Report, Settings, scan_pairs, window_band_keys};
+use crate::scan::{Report, Settings, outlet_key, scan_shingled_pairs, window_band_keys};
 use crate::shingle::ShingledDoc;
 
 const DOCUMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("documents");
@@ -51,6 +52,10 @@ const FINGERPRINTS: MultimapTableDefinition<u64, u32> =
 const OUTLETS: TableDefinition<&str, u64> = TableDefinition::new("outlets");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SHINGLE_DF: TableDefinition<u64, u32> = TableDefinition::new("shingle_df");
+const OUTLET_DF: TableDefinition<u64, u32> = TableDefinition::new("outlet_df");
+
+/// The layout version of the tables, kept in `meta` as `"format"`.
+const FORMAT: u64 = 2;
 
 /// The file name of the index inside its directory.
 pub const INDEX_FILE: &str = "wiretrace.redb";
@@ -207,6 +212,34 @@ impl Index {
             txn.open_table(OUTLETS).map_err(|e| w(e.into()))?;
             txn.open_table(META).map_err(|e| w(e.into()))?;
             txn.open_table(SHINGLE_DF).map_err(|e| w(e.into()))?;
+            txn.open_table(OUTLET_DF).map_err(|e| w(e.into()))?;
+            let documents = txn
+                .open_table(DOCUMENTS)
+                .map_err(|e| w(e.into()))?
+                .len()
+                .map_err(|e| w(e.into()))?;
+            let mut meta = txn.open_table(META).map_err(|e| w(e.into()))?;
+            let format = meta
+                .get("format")
+                .map_err(|e| w(e.into()))?
+                .map(|g| g.value());
+            match format {
+                Some(FORMAT) => {}
+                None if documents == 0 => {
+                    meta.insert("format", FORMAT).map_err(|e| w(e.into()))?;
+                }
+                other => {
+                    return Err(self.err(
+                        "opening",
+                        format!(
+                            "index format {} (this wiretrace reads format {FORMAT}); \
+                             rebuild it: `wiretrace index export` with the old version, \
+                             then `wiretrace index add` of the export",
+                            other.unwrap_or(1)
+                        ),
+                    ));
+                }
+            }
         }
         txn.commit().map_err(|e| w(e.into()))
     }
@@ -215,36 +248,75 @@ impl Index {
     /// same id with the same text is [`AddOutcome::AlreadyIndexed`], with
     /// another text [`AddOutcome::Conflict`] (the stored text is kept).
     pub fn add(&self, doc: &Document) -> Result<AddOutcome> {
-        // Tokenizing runs before the transaction is opened.
-        let mut sh = ShingledDoc::new(&doc.text, self.settings.ngram);
-        let distinct = sh.distinct_shingles();
-        let hash = text_hash(&doc.text);
-        let w = |e: redb::Error| self.err("adding a document", e);
+        let outcomes = self.add_batch(std::slice::from_ref(doc))?;
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| self.err("adding a document", "no outcome"))
+    }
+
+    /// Add `docs` in one write transaction, in order, as if each were
+    /// added by [`Index::add`] in turn (a later document of the batch sees
+    /// the earlier ones: same document frequencies, same id checks). Once
+    /// this returns, every document of the batch is committed; a process
+    /// killed before leaves none of them. Returns one outcome per document.
+    pub fn add_batch(&self, docs: &[Document]) -> Result<Vec<AddOutcome>> {
+        // Tokenizing runs before the transaction is opened, in parallel.
+        let ngram = self.settings.ngram;
+        let prepared: Vec<(ShingledDoc, Vec<u64>, String)> = docs
+            .par_iter()
+            .map(|d| {
+                let sh = ShingledDoc::new(&d.text, ngram);
+                let distinct = sh.distinct_shingles();
+                (sh, distinct, text_hash(&d.text))
+            })
+            .collect();
+        let w = |e: redb::Error| self.err("adding documents", e);
 
         let txn = self.db.begin_write().map_err(|e| w(e.into()))?;
-        let outcome = {
+        let mut outcomes = Vec::with_capacity(docs.len());
+        {
             let mut documents = txn.open_table(DOCUMENTS).map_err(|e| w(e.into()))?;
-            let existing = documents
-                .get(doc.id.as_str())
+            let mut numbers = txn.open_table(NUMBERS).map_err(|e| w(e.into()))?;
+            let mut df = txn.open_table(SHINGLE_DF).map_err(|e| w(e.into()))?;
+            let mut odf = txn.open_table(OUTLET_DF).map_err(|e| w(e.into()))?;
+            let mut bands = txn.open_multimap_table(BANDS).map_err(|e| w(e.into()))?;
+            let mut fps = txn
+                .open_multimap_table(FINGERPRINTS)
+                .map_err(|e| w(e.into()))?;
+            let mut outlets = txn.open_table(OUTLETS).map_err(|e| w(e.into()))?;
+            let mut meta = txn.open_table(META).map_err(|e| w(e.into()))?;
+            let mut next = match numbers.last().map_err(|e| w(e.into()))? {
+                Some((k, _)) => Some(k.value()).and_then(|k| k.checked_add(1)),
+                None => Some(0),
+            };
+            let mut bytes = meta
+                .get("bytes")
                 .map_err(|e| w(e.into()))?
-                .map(|g| g.value().to_vec());
-            if let Some(bytes) = existing {
-                let stored: StoredDocument = serde_json::from_slice(&bytes)
-                    .map_err(|e| self.err("reading a stored document", e))?;
-                if stored.hash == hash && stored.text == doc.text {
-                    AddOutcome::AlreadyIndexed
-                } else {
-                    AddOutcome::Conflict
+                .map(|g| g.value())
+                .unwrap_or(0);
+            // Counts touched by this batch, written back once at the end.
+            let mut df_now: HashMap<u64, u32> = HashMap::new();
+            let mut odf_now: HashMap<u64, u32> = HashMap::new();
+            let mut outlet_now: BTreeMap<String, u64> = BTreeMap::new();
+            for (doc, (mut sh, distinct, hash)) in docs.iter().zip(prepared) {
+                let existing = documents
+                    .get(doc.id.as_str())
+                    .map_err(|e| w(e.into()))?
+                    .map(|g| g.value().to_vec());
+                if let Some(old) = existing {
+                    let stored: StoredDocument = serde_json::from_slice(&old)
+                        .map_err(|e| self.err("reading a stored document", e))?;
+                    outcomes.push(if stored.hash == hash && stored.text == doc.text {
+                        AddOutcome::AlreadyIndexed
+                    } else {
+                        AddOutcome::Conflict
+                    });
+                    continue;
                 }
-            } else {
-                let mut numbers = txn.open_table(NUMBERS).map_err(|e| w(e.into()))?;
-                let number = match numbers.last().map_err(|e| w(e.into()))? {
-                    Some((k, _)) => k
-                        .value()
-                        .checked_add(1)
-                        .ok_or_else(|| self.err("adding a document", "more than 2^32 documents"))?,
-                    None => 0,
-                };
+                let number = next
+                    .ok_or_else(|| self.err("adding a document", "more than 2^32 documents"))?;
+                next = number.checked_add(1);
                 let stored = StoredDocument {
                     id: doc.id.clone(),
                     number,
@@ -266,63 +338,94 @@ impl Index {
                     .insert(number, doc.id.as_str())
                     .map_err(|e| w(e.into()))?;
                 // Document frequencies, this document included; seeds are
-                // the shingles not too common now.
-                let mut df = txn.open_table(SHINGLE_DF).map_err(|e| w(e.into()))?;
+                // the shingles not too common now, in the corpus and in
+                // the document's outlet.
                 let max_df = self.settings.max_df_for(number as usize + 1);
-                let mut common = std::collections::HashSet::new();
+                let mut common = HashSet::new();
                 for &h in &distinct {
-                    let n = df
-                        .get(h)
-                        .map_err(|e| w(e.into()))?
-                        .map(|g| g.value())
-                        .unwrap_or(0)
-                        .saturating_add(1);
-                    df.insert(h, n).map_err(|e| w(e.into()))?;
-                    if n as usize > max_df {
+                    let n = match df_now.get_mut(&h) {
+                        Some(n) => n,
+                        None => {
+                            let stored = df.get(h).map_err(|e| w(e.into()))?.map(|g| g.value());
+                            df_now.entry(h).or_insert(stored.unwrap_or(0))
+                        }
+                    };
+                    *n = n.saturating_add(1);
+                    if *n as usize > max_df {
                         common.insert(h);
                     }
                 }
+                let ok = outlet_key(doc);
+                if ok != 0 {
+                    for &h in &distinct {
+                        let key = h ^ ok;
+                        let n = match odf_now.get_mut(&key) {
+                            Some(n) => n,
+                            None => {
+                                let stored =
+                                    odf.get(key).map_err(|e| w(e.into()))?.map(|g| g.value());
+                                odf_now.entry(key).or_insert(stored.unwrap_or(0))
+                            }
+                        };
+                        *n = n.saturating_add(1);
+                        if self
+                            .settings
+                            .max_outlet_df
+                            .is_some_and(|m| *n as usize >= m)
+                        {
+                            common.insert(h);
+                        }
+                    }
+                }
                 sh.set_seeds(|h| !common.contains(&h));
-                let keys = window_band_keys(&sh, &self.settings);
-                let mut bands = txn.open_multimap_table(BANDS).map_err(|e| w(e.into()))?;
-                for &k in &keys {
+                for k in window_band_keys(&sh, &self.settings) {
                     bands.insert(k, number).map_err(|e| w(e.into()))?;
                 }
                 if !sh.tokens.is_empty() {
-                    let mut fps = txn
-                        .open_multimap_table(FINGERPRINTS)
-                        .map_err(|e| w(e.into()))?;
                     fps.insert(fingerprint_key(&sh), number)
                         .map_err(|e| w(e.into()))?;
                 }
                 if let Some(outlet) = &doc.outlet {
-                    let mut outlets = txn.open_table(OUTLETS).map_err(|e| w(e.into()))?;
-                    let n = outlets
-                        .get(outlet.as_str())
-                        .map_err(|e| w(e.into()))?
-                        .map(|g| g.value())
-                        .unwrap_or(0);
-                    outlets
-                        .insert(outlet.as_str(), n + 1)
-                        .map_err(|e| w(e.into()))?;
+                    let n = match outlet_now.get_mut(outlet.as_str()) {
+                        Some(n) => n,
+                        None => {
+                            let stored = outlets
+                                .get(outlet.as_str())
+                                .map_err(|e| w(e.into()))?
+                                .map(|g| g.value());
+                            outlet_now
+                                .entry(outlet.clone())
+                                .or_insert(stored.unwrap_or(0))
+                        }
+                    };
+                    *n += 1;
                 }
-                let mut meta = txn.open_table(META).map_err(|e| w(e.into()))?;
-                let bytes = meta
-                    .get("bytes")
-                    .map_err(|e| w(e.into()))?
-                    .map(|g| g.value())
-                    .unwrap_or(0);
-                meta.insert("bytes", bytes + doc.text.len() as u64)
-                    .map_err(|e| w(e.into()))?;
-                AddOutcome::Added
+                bytes += doc.text.len() as u64;
+                outcomes.push(AddOutcome::Added);
             }
-        };
-        if outcome == AddOutcome::Added {
+            let mut df_now: Vec<(u64, u32)> = df_now.into_iter().collect();
+            df_now.sort_unstable();
+            for (h, n) in df_now {
+                df.insert(h, n).map_err(|e| w(e.into()))?;
+            }
+            let mut odf_now: Vec<(u64, u32)> = odf_now.into_iter().collect();
+            odf_now.sort_unstable();
+            for (h, n) in odf_now {
+                odf.insert(h, n).map_err(|e| w(e.into()))?;
+            }
+            for (outlet, n) in &outlet_now {
+                outlets
+                    .insert(outlet.as_str(), *n)
+                    .map_err(|e| w(e.into()))?;
+            }
+            meta.insert("bytes", bytes).map_err(|e| w(e.into()))?;
+        }
+        if outcomes.contains(&AddOutcome::Added) {
             txn.commit().map_err(|e| w(e.into()))?;
         } else {
             txn.abort().map_err(|e| w(e.into()))?;
         }
-        Ok(outcome)
+        Ok(outcomes)
     }
 
     /// The stored document with this id, if any.
@@ -387,48 +490,99 @@ impl Index {
     /// stored band keys (and exact-duplicate fingerprints), load their
     /// texts, align each article with its candidates, cluster, attribute.
     ///
+    /// Seeds (of the band keys queried and of the alignment) follow the
+    /// scan's rules with the current counts, the articles counted in: a
+    /// shingle in more than `Settings::max_df_for(n)` documents, or in at
+    /// least `Settings::max_outlet_df` documents of the outlet of the
+    /// document holding it, is not a seed. The work is proportional to the
+    /// articles and their candidates, not to the index.
+    ///
     /// The report's documents are the articles and the matched indexed
     /// documents, sorted by id (then path). Articles
     /// are compared with the archive, not with each other; an indexed
     /// document with the same id as an article is not a candidate for it.
     pub fn check(&self, articles: Vec<Document>) -> Result<Report> {
+        let mut clock = Stopwatch::new();
         let r = |e: redb::Error| self.err("reading", e);
         let txn = self.db.begin_read().map_err(|e| r(e.into()))?;
         let df = txn.open_table(SHINGLE_DF).map_err(|e| r(e.into()))?;
-        let indexed = txn
-            .open_table(DOCUMENTS)
-            .map_err(|e| r(e.into()))?
-            .len()
-            .map_err(|e| r(e.into()))?;
-        // Shingles too common to be seeds: counted with the article added.
-        let max_df = self.settings.max_df_for(indexed as usize + 1);
-        let mut common: std::collections::HashSet<u64> = std::collections::HashSet::new();
-        let mut keys: Vec<(Vec<u64>, u64, bool)> = Vec::with_capacity(articles.len());
-        for a in &articles {
-            let mut sh = ShingledDoc::new(&a.text, self.settings.ngram);
+        let odf = txn.open_table(OUTLET_DF).map_err(|e| r(e.into()))?;
+        let documents_table = txn.open_table(DOCUMENTS).map_err(|e| r(e.into()))?;
+        let indexed = documents_table.len().map_err(|e| r(e.into()))?;
+        let max_df = self.settings.max_df_for(indexed as usize + articles.len());
+        let max_outlet_df = self.settings.max_outlet_df;
+
+        // The articles' own contribution to the counts.
+        let ngram = self.settings.ngram;
+        let mut shingled: Vec<ShingledDoc> = articles
+            .par_iter()
+            .map(|a| ShingledDoc::new(&a.text, ngram))
+            .collect();
+        let mut extra_df: HashMap<u64, u32> = HashMap::new();
+        let mut extra_odf: HashMap<u64, u32> = HashMap::new();
+        for (a, sh) in articles.iter().zip(&shingled) {
+            let ok = outlet_key(a);
             for h in sh.distinct_shingles() {
-                let n = df
-                    .get(h)
-                    .map_err(|e| r(e.into()))?
-                    .map(|g| g.value())
-                    .unwrap_or(0) as usize;
-                if n + 1 > max_df {
+                *extra_df.entry(h).or_default() += 1;
+                if ok != 0 {
+                    *extra_odf.entry(h ^ ok).or_default() += 1;
+                }
+            }
+        }
+        // Counts in the index and the articles, looked up once per shingle.
+        let mut df_memo: HashMap<u64, u32> = HashMap::new();
+        let mut odf_memo: HashMap<u64, u32> = HashMap::new();
+        let mut common_in = |sh: &ShingledDoc, ok: u64| -> Result<HashSet<u64>> {
+            let mut common = HashSet::new();
+            for h in sh.distinct_shingles() {
+                let n = match df_memo.get(&h) {
+                    Some(&n) => n,
+                    None => {
+                        let n = df.get(h).map_err(|e| r(e.into()))?.map_or(0, |g| g.value())
+                            + extra_df.get(&h).copied().unwrap_or(0);
+                        df_memo.insert(h, n);
+                        n
+                    }
+                };
+                if n as usize > max_df {
+                    common.insert(h);
+                    continue;
+                }
+                let Some(m) = max_outlet_df.filter(|_| ok != 0) else {
+                    continue;
+                };
+                let key = h ^ ok;
+                let n = match odf_memo.get(&key) {
+                    Some(&n) => n,
+                    None => {
+                        let n = odf.get(key).map_err(|e| r(e.into()))?.map_or(0, |g| g.value())
+                            + extra_odf.get(&key).copied().unwrap_or(0);
+                        odf_memo.insert(key, n);
+                        n
+                    }
+                };
+                if n as usize >= m {
                     common.insert(h);
                 }
             }
+            Ok(common)
+        };
+        let mut keys: Vec<(Vec<u64>, u64, bool)> = Vec::with_capacity(articles.len());
+        for (a, sh) in articles.iter().zip(shingled.iter_mut()) {
+            let common = common_in(sh, outlet_key(a))?;
             sh.set_seeds(|h| !common.contains(&h));
             keys.push((
-                window_band_keys(&sh, &self.settings),
-                fingerprint_key(&sh),
+                window_band_keys(sh, &self.settings),
+                fingerprint_key(sh),
                 sh.tokens.is_empty(),
             ));
         }
+        clock.lap("article seeds");
         let bands = txn.open_multimap_table(BANDS).map_err(|e| r(e.into()))?;
         let fps = txn
             .open_multimap_table(FINGERPRINTS)
             .map_err(|e| r(e.into()))?;
         let numbers = txn.open_table(NUMBERS).map_err(|e| r(e.into()))?;
-        let documents = txn.open_table(DOCUMENTS).map_err(|e| r(e.into()))?;
 
         // Candidate document numbers of each article.
         let mut per_article: Vec<BTreeSet<u32>> = Vec::with_capacity(articles.len());
@@ -451,6 +605,7 @@ impl Index {
             }
             per_article.push(found);
         }
+        clock.lap("candidates");
 
         // Load the candidates, by id.
         let mut by_number: BTreeMap<u32, StoredDocument> = BTreeMap::new();
@@ -465,14 +620,14 @@ impl Index {
             else {
                 continue;
             };
-            let Some(g) = documents.get(id.as_str()).map_err(|e| r(e.into()))? else {
+            let Some(g) = documents_table.get(id.as_str()).map_err(|e| r(e.into()))? else {
                 continue;
             };
             let stored: StoredDocument = serde_json::from_slice(g.value())
                 .map_err(|e| self.err("reading a stored document", e))?;
             by_number.insert(n, stored);
         }
-        drop(txn);
+        clock.lap("load");
 
         let mut candidates: Vec<(u32, StoredDocument)> = by_number.into_iter().collect();
         candidates.sort_by(|a, b| a.1.id.cmp(&b.1.id));
@@ -492,16 +647,32 @@ impl Index {
                 }
             }
         }
-        // Keep only candidates some article is paired with.
+        // Keep only candidates some article is paired with; shingle them
+        // and set their seeds by the same rules.
         let used: BTreeSet<usize> = pairs.iter().map(|&(_, j)| j).collect();
         let mut documents = articles;
         let mut renumber = BTreeMap::new();
-        for (j, (_, stored)) in candidates.into_iter().enumerate() {
-            if used.contains(&(first + j)) {
-                renumber.insert(first + j, documents.len());
-                documents.push(stored.to_document());
-            }
+        let kept: Vec<Document> = candidates
+            .into_iter()
+            .enumerate()
+            .filter(|(j, _)| used.contains(&(first + j)))
+            .map(|(j, (_, stored))| {
+                renumber.insert(first + j, documents.len() + renumber.len());
+                stored.to_document()
+            })
+            .collect();
+        let mut kept_shingled: Vec<ShingledDoc> = kept
+            .par_iter()
+            .map(|d| ShingledDoc::new(&d.text, ngram))
+            .collect();
+        for (d, sh) in kept.iter().zip(kept_shingled.iter_mut()) {
+            let common = common_in(sh, outlet_key(d))?;
+            sh.set_seeds(|h| !common.contains(&h));
         }
+        drop(txn);
+        documents.extend(kept);
+        shingled.extend(kept_shingled);
+        clock.lap("candidate seeds");
         let pairs: Vec<(usize, usize)> = pairs
             .into_iter()
             .filter_map(|(i, j)| renumber.get(&j).map(|&j| (i, j)))
@@ -515,16 +686,43 @@ impl Index {
         for (new, &old) in order.iter().enumerate() {
             position[old] = new;
         }
-        let mut slots: Vec<Option<Document>> = documents.into_iter().map(Some).collect();
-        let documents: Vec<Document> = order.iter().filter_map(|&i| slots[i].take()).collect();
+        let mut slots: Vec<Option<(Document, ShingledDoc)>> =
+            documents.into_iter().zip(shingled).map(Some).collect();
+        let (documents, shingled): (Vec<Document>, Vec<ShingledDoc>) =
+            order.iter().filter_map(|&i| slots[i].take()).unzip();
         let pairs: Vec<(usize, usize)> = pairs
             .into_iter()
             .map(|(i, j)| (position[i], position[j]))
             .collect();
-        // Articles are only paired with indexed documents, so every shared
-        // shingle is an article's: its cut-off applies to both sides.
-        let keep = move |h: u64| !common.contains(&h);
-        scan_pairs(documents, &pairs, &self.settings, &keep)
+        let report = scan_shingled_pairs(documents, shingled, &pairs, &self.settings);
+        clock.lap("align+cluster+provenance+quotes");
+        report
+    }
+}
+
+/// Prints stage timings of a check to stderr when `WIRETRACE_TIMINGS` is set.
+struct Stopwatch {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Stopwatch {
+    fn new() -> Self {
+        Stopwatch {
+            on: std::env::var_os("WIRETRACE_TIMINGS").is_some(),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn lap(&mut self, stage: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "wiretrace: check: {stage}: {:.2} ms",
+                (now - self.last).as_secs_f64() * 1000.0
+            );
+            self.last = now;
+        }
     }
 }
 

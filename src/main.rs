@@ -485,6 +485,9 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     })
 }
 
+/// Documents per write transaction in `index add`.
+const ADD_BATCH: usize = 256;
+
 fn run_index(action: IndexCommand) -> Result<ExitCode> {
     use std::io::IsTerminal;
     match action {
@@ -497,21 +500,24 @@ fn run_index(action: IndexCommand) -> Result<ExitCode> {
                 indicatif::ProgressBar::hidden()
             };
             let (mut added, mut already, mut conflicts) = (0usize, 0usize, 0usize);
-            for doc in &corpus.documents {
-                match index.add(doc)? {
-                    wiretrace::AddOutcome::Added => added += 1,
-                    wiretrace::AddOutcome::AlreadyIndexed => already += 1,
-                    wiretrace::AddOutcome::Conflict => {
-                        conflicts += 1;
-                        bar.suspend(|| {
-                            eprintln!(
-                                "wiretrace: conflict: {} ({}) is already indexed with another text; not overwritten",
-                                doc.id, doc.path
-                            )
-                        });
+            // One write transaction (one commit) per batch.
+            for batch in corpus.documents.chunks(ADD_BATCH) {
+                for (doc, outcome) in batch.iter().zip(index.add_batch(batch)?) {
+                    match outcome {
+                        wiretrace::AddOutcome::Added => added += 1,
+                        wiretrace::AddOutcome::AlreadyIndexed => already += 1,
+                        wiretrace::AddOutcome::Conflict => {
+                            conflicts += 1;
+                            bar.suspend(|| {
+                                eprintln!(
+                                    "wiretrace: conflict: {} ({}) is already indexed with another text; not overwritten",
+                                    doc.id, doc.path
+                                )
+                            });
+                        }
                     }
                 }
-                bar.inc(1);
+                bar.inc(batch.len() as u64);
             }
             bar.finish_and_clear();
             println!(
