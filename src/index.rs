@@ -31,12 +31,13 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use rayon::prelude::*;
 use redb::{
     Database, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable, ReadableTable,
     ReadableTableMetadata, TableDefinition,
 };
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::Document;
@@ -53,6 +54,8 @@ const OUTLETS: TableDefinition<&str, u64> = TableDefinition::new("outlets");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const SHINGLE_DF: TableDefinition<u64, u32> = TableDefinition::new("shingle_df");
 const OUTLET_DF: TableDefinition<u64, u32> = TableDefinition::new("outlet_df");
+const HOT_DF: TableDefinition<u64, u32> = TableDefinition::new("hot_df");
+const HOT_ODF: TableDefinition<u64, u32> = TableDefinition::new("hot_outlet_df");
 
 /// The layout version of the tables, kept in `meta` as `"format"`.
 const FORMAT: u64 = 2;
@@ -144,6 +147,42 @@ pub struct Index {
     db: Database,
     path: PathBuf,
     settings: Settings,
+    /// The hot counts of the last snapshot read, shared by checks.
+    hot: std::sync::RwLock<Option<Arc<Hot>>>,
+}
+
+/// Counts that can make a shingle too common to be a seed, kept in memory
+/// by a long-running process (`serve`): global counts of at least
+/// [`Hot::df_min`], per-outlet counts of at least [`Hot::odf_min`]. A count
+/// absent here is below that, so a check adding at most [`HOT_SLACK`]
+/// articles holding the shingle cannot push it over a cut-off; beyond
+/// that, the check reads the full tables.
+#[derive(Debug, Default)]
+struct Hot {
+    /// `meta` `"generation"` of the snapshot these counts come from.
+    generation: u64,
+    df: HashMap<u64, u32>,
+    odf: HashMap<u64, u32>,
+}
+
+/// How many articles of one check may hold a shingle before the hot
+/// counts no longer decide for it alone.
+const HOT_SLACK: u32 = 3;
+
+impl Hot {
+    /// Smallest global count kept: the cut-off is never below the
+    /// `Settings::max_df_for` floor (50 when `max_df` is unset).
+    fn df_min(settings: &Settings) -> u32 {
+        let floor = settings.max_df.unwrap_or(50) as u32;
+        (floor + 1).saturating_sub(HOT_SLACK)
+    }
+
+    /// Smallest per-outlet count kept (`u32::MAX` when the rule is off).
+    fn odf_min(settings: &Settings) -> u32 {
+        settings
+            .max_outlet_df
+            .map_or(u32::MAX, |m| (m as u32).saturating_sub(HOT_SLACK))
+    }
 }
 
 impl std::fmt::Debug for Index {
@@ -169,6 +208,7 @@ impl Index {
             db,
             path,
             settings: Settings::default(),
+            hot: std::sync::RwLock::new(None),
         };
         index.create_tables()?;
         Ok(index)
@@ -213,6 +253,8 @@ impl Index {
             txn.open_table(META).map_err(|e| w(e.into()))?;
             txn.open_table(SHINGLE_DF).map_err(|e| w(e.into()))?;
             txn.open_table(OUTLET_DF).map_err(|e| w(e.into()))?;
+            txn.open_table(HOT_DF).map_err(|e| w(e.into()))?;
+            txn.open_table(HOT_ODF).map_err(|e| w(e.into()))?;
             let documents = txn
                 .open_table(DOCUMENTS)
                 .map_err(|e| w(e.into()))?
@@ -314,8 +356,8 @@ impl Index {
                     });
                     continue;
                 }
-                let number = next
-                    .ok_or_else(|| self.err("adding a document", "more than 2^32 documents"))?;
+                let number =
+                    next.ok_or_else(|| self.err("adding a document", "more than 2^32 documents"))?;
                 next = number.checked_add(1);
                 let stored = StoredDocument {
                     id: doc.id.clone(),
@@ -403,16 +445,31 @@ impl Index {
                 bytes += doc.text.len() as u64;
                 outcomes.push(AddOutcome::Added);
             }
+            let mut hot_df = txn.open_table(HOT_DF).map_err(|e| w(e.into()))?;
+            let mut hot_odf = txn.open_table(HOT_ODF).map_err(|e| w(e.into()))?;
+            let (df_min, odf_min) = (Hot::df_min(&self.settings), Hot::odf_min(&self.settings));
             let mut df_now: Vec<(u64, u32)> = df_now.into_iter().collect();
             df_now.sort_unstable();
             for (h, n) in df_now {
                 df.insert(h, n).map_err(|e| w(e.into()))?;
+                if n >= df_min {
+                    hot_df.insert(h, n).map_err(|e| w(e.into()))?;
+                }
             }
             let mut odf_now: Vec<(u64, u32)> = odf_now.into_iter().collect();
             odf_now.sort_unstable();
             for (h, n) in odf_now {
                 odf.insert(h, n).map_err(|e| w(e.into()))?;
+                if n >= odf_min {
+                    hot_odf.insert(h, n).map_err(|e| w(e.into()))?;
+                }
             }
+            let generation = meta
+                .get("generation")
+                .map_err(|e| w(e.into()))?
+                .map_or(0, |g| g.value());
+            meta.insert("generation", generation + 1)
+                .map_err(|e| w(e.into()))?;
             for (outlet, n) in &outlet_now {
                 outlets
                     .insert(outlet.as_str(), *n)
@@ -486,6 +543,42 @@ impl Index {
         })
     }
 
+    /// The hot counts of the snapshot `txn` reads: the cached ones when
+    /// they come from the same generation, else read from the tables (and
+    /// cached for the next check).
+    fn hot_counts(&self, txn: &redb::ReadTransaction) -> Result<Arc<Hot>> {
+        let r = |e: redb::Error| self.err("reading", e);
+        let meta = txn.open_table(META).map_err(|e| r(e.into()))?;
+        let generation = meta
+            .get("generation")
+            .map_err(|e| r(e.into()))?
+            .map_or(0, |g| g.value());
+        if let Ok(cached) = self.hot.read()
+            && let Some(hot) = cached.as_ref()
+            && hot.generation == generation
+        {
+            return Ok(Arc::clone(hot));
+        }
+        let mut hot = Hot {
+            generation,
+            ..Hot::default()
+        };
+        for (table, map) in [(HOT_DF, &mut hot.df), (HOT_ODF, &mut hot.odf)] {
+            let table = txn.open_table(table).map_err(|e| r(e.into()))?;
+            for item in table.iter().map_err(|e| r(e.into()))? {
+                let (k, v) = item.map_err(|e| r(e.into()))?;
+                map.insert(k.value(), v.value());
+            }
+        }
+        let hot = Arc::new(hot);
+        if let Ok(mut cached) = self.hot.write()
+            && cached.as_ref().is_none_or(|c| c.generation < generation)
+        {
+            *cached = Some(Arc::clone(&hot));
+        }
+        Ok(hot)
+    }
+
     /// Check `articles` against the index: find candidates through the
     /// stored band keys (and exact-duplicate fingerprints), load their
     /// texts, align each article with its candidates, cluster, attribute.
@@ -529,22 +622,19 @@ impl Index {
                 }
             }
         }
-        // Counts in the index and the articles, looked up once per shingle.
-        let mut df_memo: HashMap<u64, u32> = HashMap::new();
-        let mut odf_memo: HashMap<u64, u32> = HashMap::new();
-        let mut common_in = |sh: &ShingledDoc, ok: u64| -> Result<HashSet<u64>> {
+        // Counts in the index and the articles: from the hot counts, or
+        // from the tables when the articles alone could pass a cut-off.
+        let hot = self.hot_counts(&txn)?;
+        let common_in = |sh: &ShingledDoc, ok: u64| -> Result<HashSet<u64>> {
             let mut common = HashSet::new();
             for h in sh.distinct_shingles() {
-                let n = match df_memo.get(&h) {
-                    Some(&n) => n,
-                    None => {
-                        let n = df.get(h).map_err(|e| r(e.into()))?.map_or(0, |g| g.value())
-                            + extra_df.get(&h).copied().unwrap_or(0);
-                        df_memo.insert(h, n);
-                        n
-                    }
+                let extra = extra_df.get(&h).copied().unwrap_or(0);
+                let stored = if extra > HOT_SLACK {
+                    df.get(h).map_err(|e| r(e.into()))?.map_or(0, |g| g.value())
+                } else {
+                    hot.df.get(&h).copied().unwrap_or(0)
                 };
-                if n as usize > max_df {
+                if (stored + extra) as usize > max_df {
                     common.insert(h);
                     continue;
                 }
@@ -552,16 +642,15 @@ impl Index {
                     continue;
                 };
                 let key = h ^ ok;
-                let n = match odf_memo.get(&key) {
-                    Some(&n) => n,
-                    None => {
-                        let n = odf.get(key).map_err(|e| r(e.into()))?.map_or(0, |g| g.value())
-                            + extra_odf.get(&key).copied().unwrap_or(0);
-                        odf_memo.insert(key, n);
-                        n
-                    }
+                let extra = extra_odf.get(&key).copied().unwrap_or(0);
+                let stored = if extra > HOT_SLACK {
+                    odf.get(key)
+                        .map_err(|e| r(e.into()))?
+                        .map_or(0, |g| g.value())
+                } else {
+                    hot.odf.get(&key).copied().unwrap_or(0)
                 };
-                if n as usize >= m {
+                if (stored + extra) as usize >= m {
                     common.insert(h);
                 }
             }

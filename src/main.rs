@@ -129,6 +129,10 @@ enum IndexCommand {
         /// Index directory (holds wiretrace.redb; created if missing).
         #[arg(long)]
         db: PathBuf,
+        /// Documents per write transaction: each batch is committed whole
+        /// or not at all.
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+        batch: u32,
         #[command(flatten)]
         input: InputArgs,
     },
@@ -485,13 +489,10 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     })
 }
 
-/// Documents per write transaction in `index add`.
-const ADD_BATCH: usize = 256;
-
 fn run_index(action: IndexCommand) -> Result<ExitCode> {
     use std::io::IsTerminal;
     match action {
-        IndexCommand::Add { db, input } => {
+        IndexCommand::Add { db, batch, input } => {
             let corpus = read_inputs(&input)?;
             let index = wiretrace::Index::open(&db)?;
             let bar = if std::io::stderr().is_terminal() {
@@ -501,7 +502,7 @@ fn run_index(action: IndexCommand) -> Result<ExitCode> {
             };
             let (mut added, mut already, mut conflicts) = (0usize, 0usize, 0usize);
             // One write transaction (one commit) per batch.
-            for batch in corpus.documents.chunks(ADD_BATCH) {
+            for batch in corpus.documents.chunks(batch as usize) {
                 for (doc, outcome) in batch.iter().zip(index.add_batch(batch)?) {
                     match outcome {
                         wiretrace::AddOutcome::Added => added += 1,

@@ -442,9 +442,12 @@ fn index_add_survives_sigkill() {
     let mut rng = Rng(seed);
     let n = 200;
     generate(&corpus, n, &mut rng);
+    // Small batches, so that kills land between commits and inside them.
     let args = [
         "index",
         "add",
+        "--batch",
+        "3",
         "--db",
         db.to_str().expect("path"),
         corpus.to_str().expect("path"),
