@@ -11,25 +11,42 @@
 //! | `fingerprints` | normalized-token fingerprint (u64) → document numbers (multimap) |
 //! | `outlets` | outlet → number of documents |
 //! | `shingle_df` | shingle hash → number of documents containing it |
-//! | `meta` | `"bytes"` → total text bytes |
+//! | `outlet_df` | shingle hash ^ outlet key → number of that outlet's documents containing it |
+//! | `hot_df`, `hot_outlet_df` | the entries of the two above that are close to a cut-off |
+//! | `meta` | `"bytes"` → total text bytes, `"format"` → table layout version, `"generation"` → commits so far |
 //!
 //! Band keys are the windowed MinHash band keys of [`crate::scan`]
 //! (`Settings::default().window` and `.banding`), computed with
 //! [`crate::window_band_keys`] over the document's seeds: its shingles
 //! found in at most `Settings::max_df_for(n)` documents (the larger of 50
-//! and 1% of them), as in a scan. The difference from a scan: the
-//! cut-off is applied with the counts *at the time of the add* (stored keys
-//! are not recomputed when a shingle later becomes common), and at check
-//! time with the current counts. A shingle that becomes common (boilerplate,
-//! stock phrases) stops producing keys for later documents and checks; keys
-//! stored before remain but are no longer queried. Buckets of more than
+//! and 1% of them) and in fewer than `Settings::max_outlet_df` (10)
+//! documents of its own outlet (that outlet's boilerplate), as in a scan.
+//!
+//! A check applies both cut-offs with the current counts (the checked
+//! articles counted in), to the band keys it queries and to the seeds of
+//! every document it aligns, so the passages it finds between an article
+//! and an archived document are those a scan of the archive plus the
+//! articles would find for that pair. What differs from a scan is which
+//! pairs are compared (articles only with archived documents, not the
+//! archived documents with each other), and that stored band keys were
+//! computed with the counts *at the time of the add* and are not
+//! recomputed when a shingle later becomes common. A shingle that becomes
+//! common stops producing keys for later documents and checks; keys stored
+//! before remain but are no longer queried. Buckets of more than
 //! `Settings::max_bucket` documents are skipped at check time, as in a scan.
 //!
-//! Each added document is one write transaction: once [`Index::add`]
-//! returns, the document is committed, and a process killed mid-way leaves
-//! either the whole document or nothing.
+//! A check's cost is proportional to its articles and their candidates,
+//! not to the index: counts are read from the small hot tables, which a
+//! long-running process keeps in memory (reloaded when the index changes),
+//! candidates by key lookups.
+//!
+//! Adds are batched: [`Index::add_batch`] writes a batch of documents in
+//! one write transaction (one commit). Once it returns, the whole batch is
+//! committed; a process killed mid-way leaves every batch committed before
+//! and nothing of the one in progress. [`Index::add`] is a batch of one.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -161,8 +178,8 @@ pub struct Index {
 struct Hot {
     /// `meta` `"generation"` of the snapshot these counts come from.
     generation: u64,
-    df: HashMap<u64, u32>,
-    odf: HashMap<u64, u32>,
+    df: KeyMap,
+    odf: KeyMap,
 }
 
 /// How many articles of one check may hold a shingle before the hot
@@ -338,8 +355,8 @@ impl Index {
                 .map(|g| g.value())
                 .unwrap_or(0);
             // Counts touched by this batch, written back once at the end.
-            let mut df_now: HashMap<u64, u32> = HashMap::new();
-            let mut odf_now: HashMap<u64, u32> = HashMap::new();
+            let mut df_now: KeyMap = KeyMap::default();
+            let mut odf_now: KeyMap = KeyMap::default();
             let mut outlet_now: BTreeMap<String, u64> = BTreeMap::new();
             for (doc, (mut sh, distinct, hash)) in docs.iter().zip(prepared) {
                 let existing = documents
@@ -383,7 +400,7 @@ impl Index {
                 // the shingles not too common now, in the corpus and in
                 // the document's outlet.
                 let max_df = self.settings.max_df_for(number as usize + 1);
-                let mut common = HashSet::new();
+                let mut common = KeySet::default();
                 for &h in &distinct {
                     let n = match df_now.get_mut(&h) {
                         Some(n) => n,
@@ -611,8 +628,8 @@ impl Index {
             .par_iter()
             .map(|a| ShingledDoc::new(&a.text, ngram))
             .collect();
-        let mut extra_df: HashMap<u64, u32> = HashMap::new();
-        let mut extra_odf: HashMap<u64, u32> = HashMap::new();
+        let mut extra_df: KeyMap = KeyMap::default();
+        let mut extra_odf: KeyMap = KeyMap::default();
         for (a, sh) in articles.iter().zip(&shingled) {
             let ok = outlet_key(a);
             for h in sh.distinct_shingles() {
@@ -625,8 +642,8 @@ impl Index {
         // Counts in the index and the articles: from the hot counts, or
         // from the tables when the articles alone could pass a cut-off.
         let hot = self.hot_counts(&txn)?;
-        let common_in = |sh: &ShingledDoc, ok: u64| -> Result<HashSet<u64>> {
-            let mut common = HashSet::new();
+        let common_in = |sh: &ShingledDoc, ok: u64| -> Result<KeySet> {
+            let mut common = KeySet::default();
             for h in sh.distinct_shingles() {
                 let extra = extra_df.get(&h).copied().unwrap_or(0);
                 let stored = if extra > HOT_SLACK {
@@ -814,6 +831,32 @@ impl Stopwatch {
         }
     }
 }
+
+/// Hashes keys that are hashes already (shingle hashes, uniformly
+/// distributed) by taking them as they are: cheaper than SipHash.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Counts by shingle hash.
+type KeyMap = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
+/// A set of shingle hashes.
+type KeySet = HashSet<u64, BuildHasherDefault<KeyHasher>>;
 
 /// The fingerprint table key: the normalized-token fingerprint with the
 /// token count mixed in (as a scan compares both).

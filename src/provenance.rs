@@ -291,8 +291,13 @@ fn find_mentions(text: &str, extra: &[(String, Vec<String>)]) -> Vec<Mention> {
     let starts_word = |f: &str| f.chars().next().is_some_and(is_word_char);
     // (start, end, alias): ties keep the alias table's order.
     let mut found: Vec<(usize, usize, usize)> = Vec::new();
+    // Aliases that start a word, grouped by first byte: `by_first[b]` is
+    // the range of `order` holding those starting with byte `b`.
+    let mut order: Vec<(u8, usize)> = Vec::new();
     for (k, (_, form)) in aliases.iter().enumerate() {
-        if !starts_word(form) {
+        if starts_word(form) {
+            order.push((form.as_bytes()[0], k));
+        } else {
             for (s, m) in text.match_indices(form) {
                 if whole_word(text, s, s + m.len()) {
                     found.push((s, s + m.len(), k));
@@ -300,17 +305,24 @@ fn find_mentions(text: &str, extra: &[(String, Vec<String>)]) -> Vec<Mention> {
             }
         }
     }
+    order.sort_unstable();
+    let mut by_first = [(0usize, 0usize); 256];
+    for (i, &(b, _)) in order.iter().enumerate() {
+        let r = &mut by_first[b as usize];
+        if r.1 == 0 {
+            r.0 = i;
+        }
+        r.1 = i + 1;
+    }
     let bytes = text.as_bytes();
     let mut prev_word = false;
     for (s, c) in text.char_indices() {
         let word = is_word_char(c);
         if word && !prev_word {
-            for (k, (_, form)) in aliases.iter().enumerate() {
-                if form.as_bytes().first() == bytes.get(s)
-                    && bytes[s..].starts_with(form.as_bytes())
-                    && starts_word(form)
-                    && whole_word(text, s, s + form.len())
-                {
+            let (from, to) = by_first[bytes[s] as usize];
+            for &(_, k) in &order[from..to] {
+                let form = aliases[k].1;
+                if bytes[s..].starts_with(form.as_bytes()) && whole_word(text, s, s + form.len()) {
                     found.push((s, s + form.len(), k));
                 }
             }
