@@ -529,7 +529,16 @@ impl Index {
         Ok(())
     }
 
-    /// Counts: documents, outlets, bytes, band keys.
+    /// The number of documents stored (cheap: no table is read through).
+    pub fn document_count(&self) -> Result<u64> {
+        let r = |e: redb::Error| self.err("reading", e);
+        let txn = self.db.begin_read().map_err(|e| r(e.into()))?;
+        let documents = txn.open_table(DOCUMENTS).map_err(|e| r(e.into()))?;
+        documents.len().map_err(|e| r(e.into()))
+    }
+
+    /// Counts: documents, outlets, bytes, band keys (this reads the whole
+    /// band table; [`Index::document_count`] does not).
     pub fn stats(&self) -> Result<IndexStats> {
         let r = |e: redb::Error| self.err("reading", e);
         let txn = self.db.begin_read().map_err(|e| r(e.into()))?;
