@@ -312,9 +312,11 @@ pub fn scan_shingled_pairs(
             "one shingled document per document is needed".to_string(),
         ));
     }
-    let mut stats = ScanStats::default();
-    stats.tokens = docs.iter().map(|d| d.tokens.len()).sum();
-    stats.max_df = usize::MAX;
+    let mut stats = ScanStats {
+        tokens: docs.iter().map(|d| d.tokens.len()).sum(),
+        max_df: usize::MAX,
+        ..ScanStats::default()
+    };
     let n = documents.len();
     let pairs = orient_pairs(
         &documents,
