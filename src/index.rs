@@ -69,10 +69,8 @@ const FINGERPRINTS: MultimapTableDefinition<u64, u32> =
     MultimapTableDefinition::new("fingerprints");
 const OUTLETS: TableDefinition<&str, u64> = TableDefinition::new("outlets");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const SHINGLE_DF: TableDefinition<u64, u32> = TableDefinition::new("shingle_df");
-const OUTLET_DF: TableDefinition<u64, u32> = TableDefinition::new("outlet_df");
-const HOT_DF: TableDefinition<u64, u32> = TableDefinition::new("hot_df");
-const HOT_ODF: TableDefinition<u64, u32> = TableDefinition::new("hot_outlet_df");
+const DF_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("df_log");
+const DF_SKETCH: TableDefinition<u32, &[u8]> = TableDefinition::new("df_sketch");
 
 /// The layout version of the tables, kept in `meta` as `"format"`.
 const FORMAT: u64 = 2;
@@ -164,41 +162,138 @@ pub struct Index {
     db: Database,
     path: PathBuf,
     settings: Settings,
-    /// The hot counts of the last snapshot read, shared by checks.
-    hot: std::sync::RwLock<Option<Arc<Hot>>>,
+    /// The document frequencies of the last generation read, shared by
+    /// checks and brought up to date from the log.
+    counts: std::sync::RwLock<Option<Arc<Counts>>>,
 }
 
-/// Counts that can make a shingle too common to be a seed, kept in memory
-/// by a long-running process (`serve`): global counts of at least
-/// [`Hot::df_min`], per-outlet counts of at least [`Hot::odf_min`]. A count
-/// absent here is below that, so a check adding at most [`HOT_SLACK`]
-/// articles holding the shingle cannot push it over a cut-off; beyond
-/// that, the check reads the full tables.
-#[derive(Debug, Default)]
-struct Hot {
-    /// `meta` `"generation"` of the snapshot these counts come from.
-    generation: u64,
-    df: KeyMap,
-    odf: KeyMap,
+/// Bits of a sketch row's index: rows of 2^22 counters, as
+/// [`crate::DfSketch`].
+const SKETCH_BITS: u32 = 22;
+/// Counters per stored chunk of a sketch (64 KiB).
+const CHUNK: usize = 1 << 15;
+/// Log bytes after which an add writes a checkpoint of the sketches.
+const CHECKPOINT_BYTES: u64 = 64 << 20;
+
+/// Approximate document frequencies: a count-min sketch of saturating
+/// 16-bit counters in two rows of 2^22, laid out and hashed as the scan's
+/// [`crate::DfSketch`], so that the index counts as a scan does (counts
+/// can only be overestimated, by hash collisions; they saturate at 65,535,
+/// which with the default cut-off matters from about 6.5 million documents).
+#[derive(Clone)]
+struct Sketch {
+    rows: [Vec<u16>; 2],
 }
 
-/// How many articles of one check may hold a shingle before the hot
-/// counts no longer decide for it alone.
-const HOT_SLACK: u32 = 3;
-
-impl Hot {
-    /// Smallest global count kept: the cut-off is never below the
-    /// `Settings::max_df_for` floor (50 when `max_df` is unset).
-    fn df_min(settings: &Settings) -> u32 {
-        let floor = settings.max_df.unwrap_or(50) as u32;
-        (floor + 1).saturating_sub(HOT_SLACK)
+impl Sketch {
+    fn new() -> Sketch {
+        Sketch {
+            rows: [vec![0; 1 << SKETCH_BITS], vec![0; 1 << SKETCH_BITS]],
+        }
     }
 
-    /// Smallest per-outlet count kept (`u32::MAX` when the rule is off).
-    fn odf_min(settings: &Settings) -> u32 {
-        settings
-            .max_outlet_df
-            .map_or(u32::MAX, |m| (m as u32).saturating_sub(HOT_SLACK))
+    #[inline]
+    fn slots(h: u64) -> [usize; 2] {
+        let mask = (1u64 << SKETCH_BITS) - 1;
+        [(h & mask) as usize, ((h >> 32) & mask) as usize]
+    }
+
+    #[inline]
+    fn add(&mut self, h: u64) {
+        for (row, slot) in Self::slots(h).into_iter().enumerate() {
+            let c = &mut self.rows[row][slot];
+            *c = c.saturating_add(1);
+        }
+    }
+
+    #[inline]
+    fn get(&self, h: u64) -> u32 {
+        let [s0, s1] = Self::slots(h);
+        u32::from(self.rows[0][s0].min(self.rows[1][s1]))
+    }
+}
+
+/// The document frequencies of one generation of the index: in all
+/// documents, and per outlet (keyed by shingle hash ^ outlet key).
+///
+/// They are stored as a log of increments (`df_log`: each committed batch
+/// writes the distinct shingles of its documents) and, now and then, a
+/// checkpoint of both sketches (`df_sketch`), after which the log is
+/// cleared. A commit thus writes in proportion to its batch, not to the
+/// index; a reader loads the checkpoint once and replays the log entries
+/// it has not seen.
+#[derive(Clone)]
+struct Counts {
+    generation: u64,
+    global: Sketch,
+    outlet: Sketch,
+}
+
+impl Counts {
+    fn empty() -> Counts {
+        Counts {
+            generation: 0,
+            global: Sketch::new(),
+            outlet: Sketch::new(),
+        }
+    }
+
+    /// Apply one log entry: its global increments, then its per-outlet ones.
+    fn apply(&mut self, entry: &[u8]) {
+        let mut words = entry.chunks_exact(8).map(|c| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            u64::from_le_bytes(b)
+        });
+        let n_global = words.next().unwrap_or(0);
+        for (i, h) in words.enumerate() {
+            if (i as u64) < n_global {
+                self.global.add(h);
+            } else {
+                self.outlet.add(h);
+            }
+        }
+    }
+
+    /// Encode a log entry.
+    fn entry(global: &[u64], outlet: &[u64]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 * (1 + global.len() + outlet.len()));
+        out.extend_from_slice(&(global.len() as u64).to_le_bytes());
+        for h in global.iter().chain(outlet) {
+            out.extend_from_slice(&h.to_le_bytes());
+        }
+        out
+    }
+
+    /// The stored chunks of both sketches: (chunk number, bytes).
+    fn chunks(&self) -> impl Iterator<Item = (u32, Vec<u8>)> + '_ {
+        [
+            &self.global.rows[0],
+            &self.global.rows[1],
+            &self.outlet.rows[0],
+            &self.outlet.rows[1],
+        ]
+        .into_iter()
+        .flat_map(|row| row.chunks(CHUNK))
+        .enumerate()
+        .map(|(i, c)| (i as u32, c.iter().flat_map(|v| v.to_le_bytes()).collect()))
+    }
+
+    /// Load a chunk written by [`Counts::chunks`].
+    fn load_chunk(&mut self, number: u32, bytes: &[u8]) {
+        let per_row = (1usize << SKETCH_BITS) / CHUNK;
+        let (row, at) = (number as usize / per_row, number as usize % per_row);
+        let row = match row {
+            0 => &mut self.global.rows[0],
+            1 => &mut self.global.rows[1],
+            2 => &mut self.outlet.rows[0],
+            3 => &mut self.outlet.rows[1],
+            _ => return,
+        };
+        let dst = &mut row[at * CHUNK..(at + 1) * CHUNK];
+        for (d, c) in dst.iter_mut().zip(bytes.chunks_exact(2)) {
+            *d = u16::from_le_bytes([c[0], c[1]]);
+        }
     }
 }
 
@@ -225,7 +320,7 @@ impl Index {
             db,
             path,
             settings: Settings::default(),
-            hot: std::sync::RwLock::new(None),
+            counts: std::sync::RwLock::new(None),
         };
         index.create_tables()?;
         Ok(index)
@@ -268,10 +363,8 @@ impl Index {
                 .map_err(|e| w(e.into()))?;
             txn.open_table(OUTLETS).map_err(|e| w(e.into()))?;
             txn.open_table(META).map_err(|e| w(e.into()))?;
-            txn.open_table(SHINGLE_DF).map_err(|e| w(e.into()))?;
-            txn.open_table(OUTLET_DF).map_err(|e| w(e.into()))?;
-            txn.open_table(HOT_DF).map_err(|e| w(e.into()))?;
-            txn.open_table(HOT_ODF).map_err(|e| w(e.into()))?;
+            txn.open_table(DF_LOG).map_err(|e| w(e.into()))?;
+            txn.open_table(DF_SKETCH).map_err(|e| w(e.into()))?;
             let documents = txn
                 .open_table(DOCUMENTS)
                 .map_err(|e| w(e.into()))?
@@ -334,11 +427,11 @@ impl Index {
 
         let txn = self.db.begin_write().map_err(|e| w(e.into()))?;
         let mut outcomes = Vec::with_capacity(docs.len());
-        {
+        let counts = {
             let mut documents = txn.open_table(DOCUMENTS).map_err(|e| w(e.into()))?;
             let mut numbers = txn.open_table(NUMBERS).map_err(|e| w(e.into()))?;
-            let mut df = txn.open_table(SHINGLE_DF).map_err(|e| w(e.into()))?;
-            let mut odf = txn.open_table(OUTLET_DF).map_err(|e| w(e.into()))?;
+            let mut log = txn.open_table(DF_LOG).map_err(|e| w(e.into()))?;
+            let mut sketch = txn.open_table(DF_SKETCH).map_err(|e| w(e.into()))?;
             let mut bands = txn.open_multimap_table(BANDS).map_err(|e| w(e.into()))?;
             let mut fps = txn
                 .open_multimap_table(FINGERPRINTS)
@@ -354,9 +447,9 @@ impl Index {
                 .map_err(|e| w(e.into()))?
                 .map(|g| g.value())
                 .unwrap_or(0);
-            // Counts touched by this batch, written back once at the end.
-            let mut df_now: KeyMap = KeyMap::default();
-            let mut odf_now: KeyMap = KeyMap::default();
+            // The counts before this batch, and the batch's increments.
+            let mut counts = Arc::unwrap_or_clone(self.counts_from(&meta, &sketch, &log)?);
+            let (mut inc_global, mut inc_outlet) = (Vec::new(), Vec::new());
             let mut outlet_now: BTreeMap<String, u64> = BTreeMap::new();
             for (doc, (mut sh, distinct, hash)) in docs.iter().zip(prepared) {
                 let existing = documents
@@ -402,35 +495,22 @@ impl Index {
                 let max_df = self.settings.max_df_for(number as usize + 1);
                 let mut common = KeySet::default();
                 for &h in &distinct {
-                    let n = match df_now.get_mut(&h) {
-                        Some(n) => n,
-                        None => {
-                            let stored = df.get(h).map_err(|e| w(e.into()))?.map(|g| g.value());
-                            df_now.entry(h).or_insert(stored.unwrap_or(0))
-                        }
-                    };
-                    *n = n.saturating_add(1);
-                    if *n as usize > max_df {
+                    counts.global.add(h);
+                    if counts.global.get(h) as usize > max_df {
                         common.insert(h);
                     }
                 }
+                inc_global.extend_from_slice(&distinct);
                 let ok = outlet_key(doc);
                 if ok != 0 {
                     for &h in &distinct {
                         let key = h ^ ok;
-                        let n = match odf_now.get_mut(&key) {
-                            Some(n) => n,
-                            None => {
-                                let stored =
-                                    odf.get(key).map_err(|e| w(e.into()))?.map(|g| g.value());
-                                odf_now.entry(key).or_insert(stored.unwrap_or(0))
-                            }
-                        };
-                        *n = n.saturating_add(1);
+                        counts.outlet.add(key);
+                        inc_outlet.push(key);
                         if self
                             .settings
                             .max_outlet_df
-                            .is_some_and(|m| *n as usize >= m)
+                            .is_some_and(|m| counts.outlet.get(key) as usize >= m)
                         {
                             common.insert(h);
                         }
@@ -462,40 +542,51 @@ impl Index {
                 bytes += doc.text.len() as u64;
                 outcomes.push(AddOutcome::Added);
             }
-            let mut hot_df = txn.open_table(HOT_DF).map_err(|e| w(e.into()))?;
-            let mut hot_odf = txn.open_table(HOT_ODF).map_err(|e| w(e.into()))?;
-            let (df_min, odf_min) = (Hot::df_min(&self.settings), Hot::odf_min(&self.settings));
-            let mut df_now: Vec<(u64, u32)> = df_now.into_iter().collect();
-            df_now.sort_unstable();
-            for (h, n) in df_now {
-                df.insert(h, n).map_err(|e| w(e.into()))?;
-                if n >= df_min {
-                    hot_df.insert(h, n).map_err(|e| w(e.into()))?;
+            if outcomes.contains(&AddOutcome::Added) {
+                // One log entry per commit; a checkpoint when the log is long.
+                let generation = counts.generation + 1;
+                let entry = Counts::entry(&inc_global, &inc_outlet);
+                log.insert(generation, entry.as_slice())
+                    .map_err(|e| w(e.into()))?;
+                let mut log_bytes = meta
+                    .get("log_bytes")
+                    .map_err(|e| w(e.into()))?
+                    .map_or(0, |g| g.value())
+                    + entry.len() as u64;
+                if log_bytes >= CHECKPOINT_BYTES {
+                    for (k, bytes) in counts.chunks() {
+                        sketch
+                            .insert(k, bytes.as_slice())
+                            .map_err(|e| w(e.into()))?;
+                    }
+                    log.retain(|k, _| k > generation).map_err(|e| w(e.into()))?;
+                    meta.insert("sketch_generation", generation)
+                        .map_err(|e| w(e.into()))?;
+                    log_bytes = 0;
                 }
+                meta.insert("log_bytes", log_bytes)
+                    .map_err(|e| w(e.into()))?;
+                meta.insert("generation", generation)
+                    .map_err(|e| w(e.into()))?;
+                counts.generation = generation;
             }
-            let mut odf_now: Vec<(u64, u32)> = odf_now.into_iter().collect();
-            odf_now.sort_unstable();
-            for (h, n) in odf_now {
-                odf.insert(h, n).map_err(|e| w(e.into()))?;
-                if n >= odf_min {
-                    hot_odf.insert(h, n).map_err(|e| w(e.into()))?;
-                }
-            }
-            let generation = meta
-                .get("generation")
-                .map_err(|e| w(e.into()))?
-                .map_or(0, |g| g.value());
-            meta.insert("generation", generation + 1)
-                .map_err(|e| w(e.into()))?;
             for (outlet, n) in &outlet_now {
                 outlets
                     .insert(outlet.as_str(), *n)
                     .map_err(|e| w(e.into()))?;
             }
             meta.insert("bytes", bytes).map_err(|e| w(e.into()))?;
-        }
+            counts
+        };
         if outcomes.contains(&AddOutcome::Added) {
             txn.commit().map_err(|e| w(e.into()))?;
+            if let Ok(mut cached) = self.counts.write()
+                && cached
+                    .as_ref()
+                    .is_none_or(|c| c.generation < counts.generation)
+            {
+                *cached = Some(Arc::new(counts));
+            }
         } else {
             txn.abort().map_err(|e| w(e.into()))?;
         }
@@ -569,40 +660,62 @@ impl Index {
         })
     }
 
-    /// The hot counts of the snapshot `txn` reads: the cached ones when
-    /// they come from the same generation, else read from the tables (and
-    /// cached for the next check).
-    fn hot_counts(&self, txn: &redb::ReadTransaction) -> Result<Arc<Hot>> {
-        let r = |e: redb::Error| self.err("reading", e);
-        let meta = txn.open_table(META).map_err(|e| r(e.into()))?;
-        let generation = meta
-            .get("generation")
-            .map_err(|e| r(e.into()))?
-            .map_or(0, |g| g.value());
-        if let Ok(cached) = self.hot.read()
-            && let Some(hot) = cached.as_ref()
-            && hot.generation == generation
-        {
-            return Ok(Arc::clone(hot));
-        }
-        let mut hot = Hot {
-            generation,
-            ..Hot::default()
+    /// The counts of the generation these tables show (in a read or a
+    /// write transaction): the cached ones when they are of that
+    /// generation, else the cached ones brought up to date from the log,
+    /// else the checkpoint and the log after it. Cached for the next caller.
+    fn counts_from(
+        &self,
+        meta: &impl ReadableTable<&'static str, u64>,
+        sketch: &impl ReadableTable<u32, &'static [u8]>,
+        log: &impl ReadableTable<u64, &'static [u8]>,
+    ) -> Result<Arc<Counts>> {
+        let r = |e: redb::Error| self.err("reading counts", e);
+        let get = |k: &str| -> Result<u64> {
+            Ok(meta
+                .get(k)
+                .map_err(|e| r(e.into()))?
+                .map_or(0, |g| g.value()))
         };
-        for (table, map) in [(HOT_DF, &mut hot.df), (HOT_ODF, &mut hot.odf)] {
-            let table = txn.open_table(table).map_err(|e| r(e.into()))?;
-            for item in table.iter().map_err(|e| r(e.into()))? {
-                let (k, v) = item.map_err(|e| r(e.into()))?;
-                map.insert(k.value(), v.value());
+        let generation = get("generation")?;
+        let checkpoint = get("sketch_generation")?;
+        let cached = self.counts.read().ok().and_then(|c| c.clone());
+        if let Some(c) = &cached
+            && c.generation == generation
+        {
+            return Ok(Arc::clone(c));
+        }
+        let mut counts = match cached {
+            Some(c) if c.generation >= checkpoint && c.generation < generation => {
+                Arc::unwrap_or_clone(c)
+            }
+            _ => {
+                let mut c = Counts::empty();
+                for item in sketch.iter().map_err(|e| r(e.into()))? {
+                    let (k, v) = item.map_err(|e| r(e.into()))?;
+                    c.load_chunk(k.value(), v.value());
+                }
+                c.generation = checkpoint;
+                c
+            }
+        };
+        if counts.generation < generation {
+            for item in log
+                .range(counts.generation + 1..=generation)
+                .map_err(|e| r(e.into()))?
+            {
+                let (_, v) = item.map_err(|e| r(e.into()))?;
+                counts.apply(v.value());
             }
         }
-        let hot = Arc::new(hot);
-        if let Ok(mut cached) = self.hot.write()
+        counts.generation = generation;
+        let counts = Arc::new(counts);
+        if let Ok(mut cached) = self.counts.write()
             && cached.as_ref().is_none_or(|c| c.generation < generation)
         {
-            *cached = Some(Arc::clone(&hot));
+            *cached = Some(Arc::clone(&counts));
         }
-        Ok(hot)
+        Ok(counts)
     }
 
     /// Check `articles` against the index: find candidates through the
@@ -624,8 +737,12 @@ impl Index {
         let mut clock = Stopwatch::new();
         let r = |e: redb::Error| self.err("reading", e);
         let txn = self.db.begin_read().map_err(|e| r(e.into()))?;
-        let df = txn.open_table(SHINGLE_DF).map_err(|e| r(e.into()))?;
-        let odf = txn.open_table(OUTLET_DF).map_err(|e| r(e.into()))?;
+        let counts = {
+            let meta = txn.open_table(META).map_err(|e| r(e.into()))?;
+            let sketch = txn.open_table(DF_SKETCH).map_err(|e| r(e.into()))?;
+            let log = txn.open_table(DF_LOG).map_err(|e| r(e.into()))?;
+            self.counts_from(&meta, &sketch, &log)?
+        };
         let documents_table = txn.open_table(DOCUMENTS).map_err(|e| r(e.into()))?;
         let indexed = documents_table.len().map_err(|e| r(e.into()))?;
         let max_df = self.settings.max_df_for(indexed as usize + articles.len());
@@ -648,19 +765,12 @@ impl Index {
                 }
             }
         }
-        // Counts in the index and the articles: from the hot counts, or
-        // from the tables when the articles alone could pass a cut-off.
-        let hot = self.hot_counts(&txn)?;
-        let common_in = |sh: &ShingledDoc, ok: u64| -> Result<KeySet> {
+        // Counts in the index and the articles, as a scan of both counts.
+        let common_in = |sh: &ShingledDoc, ok: u64| -> KeySet {
             let mut common = KeySet::default();
             for h in sh.distinct_shingles() {
-                let extra = extra_df.get(&h).copied().unwrap_or(0);
-                let stored = if extra > HOT_SLACK {
-                    df.get(h).map_err(|e| r(e.into()))?.map_or(0, |g| g.value())
-                } else {
-                    hot.df.get(&h).copied().unwrap_or(0)
-                };
-                if (stored + extra) as usize > max_df {
+                let n = counts.global.get(h) + extra_df.get(&h).copied().unwrap_or(0);
+                if n as usize > max_df {
                     common.insert(h);
                     continue;
                 }
@@ -668,23 +778,16 @@ impl Index {
                     continue;
                 };
                 let key = h ^ ok;
-                let extra = extra_odf.get(&key).copied().unwrap_or(0);
-                let stored = if extra > HOT_SLACK {
-                    odf.get(key)
-                        .map_err(|e| r(e.into()))?
-                        .map_or(0, |g| g.value())
-                } else {
-                    hot.odf.get(&key).copied().unwrap_or(0)
-                };
-                if (stored + extra) as usize >= m {
+                let n = counts.outlet.get(key) + extra_odf.get(&key).copied().unwrap_or(0);
+                if n as usize >= m {
                     common.insert(h);
                 }
             }
-            Ok(common)
+            common
         };
         let mut keys: Vec<(Vec<u64>, u64, bool)> = Vec::with_capacity(articles.len());
         for (a, sh) in articles.iter().zip(shingled.iter_mut()) {
-            let common = common_in(sh, outlet_key(a))?;
+            let common = common_in(sh, outlet_key(a));
             sh.set_seeds(|h| !common.contains(&h));
             keys.push((
                 window_band_keys(sh, &self.settings),
@@ -781,7 +884,7 @@ impl Index {
             .map(|d| ShingledDoc::new(&d.text, ngram))
             .collect();
         for (d, sh) in kept.iter().zip(kept_shingled.iter_mut()) {
-            let common = common_in(sh, outlet_key(d))?;
+            let common = common_in(sh, outlet_key(d));
             sh.set_seeds(|h| !common.contains(&h));
         }
         drop(txn);
