@@ -10,10 +10,17 @@
 //! | `bands` | band key (u64) → document numbers (multimap) |
 //! | `fingerprints` | normalized-token fingerprint (u64) → document numbers (multimap) |
 //! | `outlets` | outlet → number of documents |
-//! | `shingle_df` | shingle hash → number of documents containing it |
-//! | `outlet_df` | shingle hash ^ outlet key → number of that outlet's documents containing it |
-//! | `hot_df`, `hot_outlet_df` | the entries of the two above that are close to a cut-off |
-//! | `meta` | `"bytes"` → total text bytes, `"format"` → table layout version, `"generation"` → commits so far |
+//! | `df_log` | commit number → the distinct shingles of the documents it added (global, then per outlet) |
+//! | `df_sketch` | chunk → a checkpoint of the document-frequency sketches |
+//! | `meta` | `"bytes"` → total text bytes, `"format"` → table layout version, `"generation"` → commits so far, `"sketch_generation"` → commit of the checkpoint, `"log_bytes"` → log size since |
+//!
+//! Document frequencies (in all documents, and per outlet) are count-min
+//! sketches laid out as the scan's [`crate::DfSketch`], so the index counts
+//! as a scan does. Each commit appends its increments to `df_log`; when the
+//! log passes 64 MiB, a commit also writes both sketches (32 MiB) to
+//! `df_sketch` and clears the log. A commit thus writes in proportion to its
+//! batch, not to the index, and a process reads the checkpoint once, then
+//! only the log entries it has not seen.
 //!
 //! Band keys are the windowed MinHash band keys of [`crate::scan`]
 //! (`Settings::default().window` and `.banding`), computed with
@@ -36,9 +43,9 @@
 //! `Settings::max_bucket` documents are skipped at check time, as in a scan.
 //!
 //! A check's cost is proportional to its articles and their candidates,
-//! not to the index: counts are read from the small hot tables, which a
-//! long-running process keeps in memory (reloaded when the index changes),
-//! candidates by key lookups.
+//! not to the index: counts come from the in-memory sketches (brought up to
+//! date from the log when the index has changed), candidates from key
+//! lookups.
 //!
 //! Adds are batched: [`Index::add_batch`] writes a batch of documents in
 //! one write transaction (one commit). Once it returns, the whole batch is
@@ -165,6 +172,8 @@ pub struct Index {
     /// The document frequencies of the last generation read, shared by
     /// checks and brought up to date from the log.
     counts: std::sync::RwLock<Option<Arc<Counts>>>,
+    /// Log bytes after which an add writes a checkpoint.
+    checkpoint_bytes: u64,
 }
 
 /// Bits of a sketch row's index: rows of 2^22 counters, as
@@ -321,6 +330,7 @@ impl Index {
             path,
             settings: Settings::default(),
             counts: std::sync::RwLock::new(None),
+            checkpoint_bytes: CHECKPOINT_BYTES,
         };
         index.create_tables()?;
         Ok(index)
@@ -553,7 +563,7 @@ impl Index {
                     .map_err(|e| w(e.into()))?
                     .map_or(0, |g| g.value())
                     + entry.len() as u64;
-                if log_bytes >= CHECKPOINT_BYTES {
+                if log_bytes >= self.checkpoint_bytes {
                     for (k, bytes) in counts.chunks() {
                         sketch
                             .insert(k, bytes.as_slice())
@@ -987,6 +997,61 @@ mod tests {
         ));
         let _ = std::fs::remove_dir_all(&d);
         d
+    }
+
+    fn seed(name: &str, outlet: &str) -> Document {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("seeds")
+            .join(format!("{name}.txt"));
+        let mut d = Document::new(name, std::fs::read_to_string(path).expect("seed"));
+        d.outlet = Some(outlet.into());
+        d
+    }
+
+    fn json(index: &Index, article: &Document) -> String {
+        let report = index.check(vec![article.clone()]).expect("check");
+        let mut out = Vec::new();
+        crate::report::write_json(&report, &mut out).expect("json");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn counts_from_the_log_and_from_checkpoints_agree() {
+        let docs = [
+            seed("000_965e5383da2fe827", "CBS News"),
+            seed("001_848d868a6b3a0ab3", "Voice of America"),
+            seed("002_1334a92449fc3236", "CBS News"),
+            seed("003_5edc88af400f5deb", "The Express Tribune"),
+        ];
+        let article = seed("004_b33e749053d6a94d", "Arutz Sheva");
+        let (a, b) = (tmp("log"), tmp("checkpoint"));
+        let mut want = None;
+        for (dir, checkpoint) in [(&a, CHECKPOINT_BYTES), (&b, 1)] {
+            let mut index = Index::open(dir).expect("open");
+            index.checkpoint_bytes = checkpoint;
+            // Two commits (the second batch repeats a document).
+            let first = index.add_batch(&docs[..2]).expect("add");
+            assert_eq!(first, [AddOutcome::Added, AddOutcome::Added]);
+            let second = index.add_batch(&docs[1..]).expect("add");
+            assert_eq!(
+                second,
+                [
+                    AddOutcome::AlreadyIndexed,
+                    AddOutcome::Added,
+                    AddOutcome::Added
+                ]
+            );
+            let warm = json(&index, &article);
+            assert!(warm.contains("003_5edc88af400f5deb"), "{warm}");
+            drop(index);
+            // A fresh process reads the checkpoint and the log.
+            let cold = json(&Index::open(dir).expect("reopen"), &article);
+            assert_eq!(warm, cold);
+            assert_eq!(want.get_or_insert(warm.clone()), &warm);
+        }
+        for dir in [a, b] {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 
     #[test]
