@@ -102,7 +102,7 @@ f:close()
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 LUA
-    BODY_FILE="$WORK/body.json" timeout $((SECS + 30)) wrk -t2 -c"$CONNS" -d"${SECS}s" --timeout 10s --latency \
+    BODY_FILE="$WORK/body.json" timeout $((SECS + 30)) wrk -t"$(( CONNS < 2 ? CONNS : 2 ))" -c"$CONNS" -d"${SECS}s" --timeout 10s --latency \
         -s "$WORK/post.lua" "$URL" > "$WORK/load.txt"
     cat "$WORK/load.txt"
     rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/load.txt")
