@@ -6,6 +6,8 @@
 # Usage: scripts/crash_test.sh [N_DOCS=200] [ROUNDS=5] [CORPUS_DIR]
 #   CORPUS_DIR: .txt files to index (default: N_DOCS generated from seeds/).
 #   WIRETRACE=path/to/binary to use a given build (default: cargo build, debug).
+#   BATCH=documents per commit of `index add --batch` (default 4: small, so
+#   kills land both between and inside commits).
 # Local processes only; everything lives in a temporary directory.
 set -euo pipefail
 
@@ -51,7 +53,7 @@ PY
 
 prev=0
 for round in $(seq 1 "$ROUNDS"); do
-    "$WIRETRACE" index add --db "$DB" "$CORPUS" > /dev/null 2>&1 &
+    "$WIRETRACE" index add --batch "${BATCH:-4}" --db "$DB" "$CORPUS" > /dev/null 2>&1 &
     pid=$!
     delay_ms=$(( 50 + RANDOM % 2500 ))
     sleep "$(printf '0.%03d' $((delay_ms % 1000)))"
@@ -66,7 +68,7 @@ for round in $(seq 1 "$ROUNDS"); do
     fi
     prev=$n
 done
-"$WIRETRACE" index add --db "$DB" "$CORPUS" > /dev/null
+"$WIRETRACE" index add --batch "${BATCH:-4}" --db "$DB" "$CORPUS" > /dev/null
 n=$(verify)
 want=$(find "$CORPUS" -maxdepth 1 -name '*.txt' | wc -l)
 if (( n != want )); then

@@ -8,6 +8,10 @@
 #   (or oha) for SECONDS against POST /check with a ~5 KB article, prints
 #   checks/s and latency percentiles, stops the server.
 #   WIRETRACE=path/to/binary to use a given build (default: cargo build --release).
+#   KEEP=DIR keeps the corpus and the index in DIR (not deleted at the end)
+#   and reuses them when DIR/db exists, so that repeated runs against a
+#   large index skip `gen` and `index add`.
+#   Client (wrk, 2 threads) and server share the machine's cores.
 set -euo pipefail
 
 N=${1:-1000}
@@ -15,11 +19,16 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 SRC=${2:-gen}
 SECS=${3:-20}
 CONNS=${4:-8}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/wiretrace-load.XXXXXX")
+if [[ -n "${KEEP:-}" ]]; then
+    mkdir -p "$KEEP"
+    WORK=$(cd "$KEEP" && pwd)
+else
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/wiretrace-load.XXXXXX")
+fi
 SERVER=
 cleanup() {
     if [[ -n "$SERVER" ]]; then kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; fi
-    rm -rf "$WORK"
+    if [[ -z "${KEEP:-}" ]]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -33,17 +42,21 @@ else echo "need wrk (apt-get install -y wrk) or oha (cargo install oha)" >&2; ex
 fi
 
 if [[ $SRC == gen ]] && ! "$WIRETRACE" gen --help > /dev/null 2>&1; then SRC=$HERE/seeds; fi
-if [[ $SRC == gen ]]; then
-    "$WIRETRACE" gen --docs "$N" --out "$WORK/gen" --seed 7 > /dev/null
-    CORPUS=$WORK/gen/corpus
+if [[ $SRC == gen ]]; then CORPUS=$WORK/gen/corpus; else CORPUS=$WORK/corpus; fi
+if [[ -n "${KEEP:-}" && -e "$WORK/db/wiretrace.redb" ]]; then
+    echo "index add: reusing the index in $WORK/db"
 else
-    CORPUS=$WORK/corpus
-    python3 "$HERE/scripts/gen_docs.py" "$N" "$CORPUS" "$SRC" 7
+    rm -rf "$WORK/gen" "$WORK/corpus" "$WORK/db"
+    if [[ $SRC == gen ]]; then
+        "$WIRETRACE" gen --docs "$N" --out "$WORK/gen" --seed 7 > /dev/null
+    else
+        python3 "$HERE/scripts/gen_docs.py" "$N" "$CORPUS" "$SRC" 7
+    fi
+    start=$(date +%s.%N)
+    "$WIRETRACE" index add --db "$WORK/db" "$CORPUS" > /dev/null
+    end=$(date +%s.%N)
+    echo "index add: $N documents in $(python3 -c "print(f'{$end - $start:.1f} s, {$N / ($end - $start):.0f} docs/s')")"
 fi
-start=$(date +%s.%N)
-"$WIRETRACE" index add --db "$WORK/db" "$CORPUS" > /dev/null
-end=$(date +%s.%N)
-echo "index add: $N documents in $(python3 -c "print(f'{$end - $start:.1f}')") s"
 "$WIRETRACE" index stats --db "$WORK/db" | tr '\n' ' '; echo
 
 # The probe: ~5 KB. With `gen`: a reprint of a wire story, cut to 5 KB
@@ -89,7 +102,7 @@ f:close()
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 LUA
-    BODY_FILE="$WORK/body.json" timeout $((SECS + 30)) wrk -t2 -c"$CONNS" -d"${SECS}s" --timeout 10s --latency \
+    BODY_FILE="$WORK/body.json" timeout $((SECS + 30)) wrk -t"$(( CONNS < 2 ? CONNS : 2 ))" -c"$CONNS" -d"${SECS}s" --timeout 10s --latency \
         -s "$WORK/post.lua" "$URL" > "$WORK/load.txt"
     cat "$WORK/load.txt"
     rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/load.txt")

@@ -10,28 +10,56 @@
 //! | `bands` | band key (u64) → document numbers (multimap) |
 //! | `fingerprints` | normalized-token fingerprint (u64) → document numbers (multimap) |
 //! | `outlets` | outlet → number of documents |
-//! | `shingle_df` | shingle hash → number of documents containing it |
-//! | `meta` | `"bytes"` → total text bytes |
+//! | `df_log` | commit number → the distinct shingles of the documents it added (global, then per outlet) |
+//! | `df_sketch` | chunk → a checkpoint of the document-frequency sketches |
+//! | `meta` | `"bytes"` → total text bytes, `"format"` → table layout version, `"generation"` → commits so far, `"sketch_generation"` → commit of the checkpoint, `"log_bytes"` → log size since |
+//!
+//! Document frequencies (in all documents, and per outlet) are count-min
+//! sketches laid out as the scan's [`crate::DfSketch`], so the index counts
+//! as a scan does, except that the outlet rule only applies to shingles
+//! found in at least `max_outlet_df` documents in all (a per-outlet count
+//! above the global one is a collision in the outlet sketch). Each commit appends its increments to `df_log`; when the
+//! log passes 64 MiB, a commit also writes both sketches (32 MiB) to
+//! `df_sketch` and clears the log. A commit thus writes in proportion to its
+//! batch, not to the index, and a process reads the checkpoint once, then
+//! only the log entries it has not seen.
 //!
 //! Band keys are the windowed MinHash band keys of [`crate::scan`]
 //! (`Settings::default().window` and `.banding`), computed with
 //! [`crate::window_band_keys`] over the document's seeds: its shingles
 //! found in at most `Settings::max_df_for(n)` documents (the larger of 50
-//! and 1% of them), as in a scan. The difference from a scan: the
-//! cut-off is applied with the counts *at the time of the add* (stored keys
-//! are not recomputed when a shingle later becomes common), and at check
-//! time with the current counts. A shingle that becomes common (boilerplate,
-//! stock phrases) stops producing keys for later documents and checks; keys
-//! stored before remain but are no longer queried. Buckets of more than
+//! and 1% of them) and in fewer than `Settings::max_outlet_df` (10)
+//! documents of its own outlet (that outlet's boilerplate), as in a scan.
+//!
+//! A check applies both cut-offs with the current counts (the checked
+//! articles counted in), to the band keys it queries and to the seeds of
+//! every document it aligns, so the passages it finds between an article
+//! and an archived document are those a scan of the archive plus the
+//! articles would find for that pair. What differs from a scan is which
+//! pairs are compared (articles only with archived documents, not the
+//! archived documents with each other), and that stored band keys were
+//! computed with the counts *at the time of the add* and are not
+//! recomputed when a shingle later becomes common. A shingle that becomes
+//! common stops producing keys for later documents and checks; keys stored
+//! before remain but are no longer queried. Buckets of more than
 //! `Settings::max_bucket` documents are skipped at check time, as in a scan.
 //!
-//! Each added document is one write transaction: once [`Index::add`]
-//! returns, the document is committed, and a process killed mid-way leaves
-//! either the whole document or nothing.
+//! A check's cost is proportional to its articles and their candidates,
+//! not to the index: counts come from the in-memory sketches (brought up to
+//! date from the log when the index has changed), candidates from key
+//! lookups.
+//!
+//! Adds are batched: [`Index::add_batch`] writes a batch of documents in
+//! one write transaction (one commit). Once it returns, the whole batch is
+//! committed; a process killed mid-way leaves every batch committed before
+//! and nothing of the one in progress. [`Index::add`] is a batch of one.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use rayon::prelude::*;
 use redb::{
     Database, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable, ReadableTable,
     ReadableTableMetadata, TableDefinition,
@@ -40,7 +68,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::corpus::Document;
 use crate::error::{Error, Result};
-use crate::scan::{Report, Settings, scan_pairs, window_band_keys};
+use crate::scan::{Report, Settings, outlet_key, scan_shingled_pairs, window_band_keys};
 use crate::shingle::ShingledDoc;
 
 const DOCUMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("documents");
@@ -50,7 +78,11 @@ const FINGERPRINTS: MultimapTableDefinition<u64, u32> =
     MultimapTableDefinition::new("fingerprints");
 const OUTLETS: TableDefinition<&str, u64> = TableDefinition::new("outlets");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-const SHINGLE_DF: TableDefinition<u64, u32> = TableDefinition::new("shingle_df");
+const DF_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("df_log");
+const DF_SKETCH: TableDefinition<u32, &[u8]> = TableDefinition::new("df_sketch");
+
+/// The layout version of the tables, kept in `meta` as `"format"`.
+const FORMAT: u64 = 2;
 
 /// The file name of the index inside its directory.
 pub const INDEX_FILE: &str = "wiretrace.redb";
@@ -139,6 +171,141 @@ pub struct Index {
     db: Database,
     path: PathBuf,
     settings: Settings,
+    /// The document frequencies of the last generation read, shared by
+    /// checks and brought up to date from the log.
+    counts: std::sync::RwLock<Option<Arc<Counts>>>,
+    /// Log bytes after which an add writes a checkpoint.
+    checkpoint_bytes: u64,
+}
+
+/// Bits of a sketch row's index: rows of 2^22 counters, as
+/// [`crate::DfSketch`].
+const SKETCH_BITS: u32 = 22;
+/// Counters per stored chunk of a sketch (64 KiB).
+const CHUNK: usize = 1 << 15;
+/// Log bytes after which an add writes a checkpoint of the sketches.
+const CHECKPOINT_BYTES: u64 = 64 << 20;
+
+/// Approximate document frequencies: a count-min sketch of saturating
+/// 16-bit counters in two rows of 2^22, laid out and hashed as the scan's
+/// [`crate::DfSketch`], so that the index counts as a scan does (counts
+/// can only be overestimated, by hash collisions; they saturate at 65,535,
+/// which with the default cut-off matters from about 6.5 million documents).
+#[derive(Clone)]
+struct Sketch {
+    rows: [Vec<u16>; 2],
+}
+
+impl Sketch {
+    fn new() -> Sketch {
+        Sketch {
+            rows: [vec![0; 1 << SKETCH_BITS], vec![0; 1 << SKETCH_BITS]],
+        }
+    }
+
+    #[inline]
+    fn slots(h: u64) -> [usize; 2] {
+        let mask = (1u64 << SKETCH_BITS) - 1;
+        [(h & mask) as usize, ((h >> 32) & mask) as usize]
+    }
+
+    #[inline]
+    fn add(&mut self, h: u64) {
+        for (row, slot) in Self::slots(h).into_iter().enumerate() {
+            let c = &mut self.rows[row][slot];
+            *c = c.saturating_add(1);
+        }
+    }
+
+    #[inline]
+    fn get(&self, h: u64) -> u32 {
+        let [s0, s1] = Self::slots(h);
+        u32::from(self.rows[0][s0].min(self.rows[1][s1]))
+    }
+}
+
+/// The document frequencies of one generation of the index: in all
+/// documents, and per outlet (keyed by shingle hash ^ outlet key).
+///
+/// They are stored as a log of increments (`df_log`: each committed batch
+/// writes the distinct shingles of its documents) and, now and then, a
+/// checkpoint of both sketches (`df_sketch`), after which the log is
+/// cleared. A commit thus writes in proportion to its batch, not to the
+/// index; a reader loads the checkpoint once and replays the log entries
+/// it has not seen.
+#[derive(Clone)]
+struct Counts {
+    generation: u64,
+    global: Sketch,
+    outlet: Sketch,
+}
+
+impl Counts {
+    fn empty() -> Counts {
+        Counts {
+            generation: 0,
+            global: Sketch::new(),
+            outlet: Sketch::new(),
+        }
+    }
+
+    /// Apply one log entry: its global increments, then its per-outlet ones.
+    fn apply(&mut self, entry: &[u8]) {
+        let mut words = entry.chunks_exact(8).map(|c| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(c);
+            u64::from_le_bytes(b)
+        });
+        let n_global = words.next().unwrap_or(0);
+        for (i, h) in words.enumerate() {
+            if (i as u64) < n_global {
+                self.global.add(h);
+            } else {
+                self.outlet.add(h);
+            }
+        }
+    }
+
+    /// Encode a log entry.
+    fn entry(global: &[u64], outlet: &[u64]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 * (1 + global.len() + outlet.len()));
+        out.extend_from_slice(&(global.len() as u64).to_le_bytes());
+        for h in global.iter().chain(outlet) {
+            out.extend_from_slice(&h.to_le_bytes());
+        }
+        out
+    }
+
+    /// The stored chunks of both sketches: (chunk number, bytes).
+    fn chunks(&self) -> impl Iterator<Item = (u32, Vec<u8>)> + '_ {
+        [
+            &self.global.rows[0],
+            &self.global.rows[1],
+            &self.outlet.rows[0],
+            &self.outlet.rows[1],
+        ]
+        .into_iter()
+        .flat_map(|row| row.chunks(CHUNK))
+        .enumerate()
+        .map(|(i, c)| (i as u32, c.iter().flat_map(|v| v.to_le_bytes()).collect()))
+    }
+
+    /// Load a chunk written by [`Counts::chunks`].
+    fn load_chunk(&mut self, number: u32, bytes: &[u8]) {
+        let per_row = (1usize << SKETCH_BITS) / CHUNK;
+        let (row, at) = (number as usize / per_row, number as usize % per_row);
+        let row = match row {
+            0 => &mut self.global.rows[0],
+            1 => &mut self.global.rows[1],
+            2 => &mut self.outlet.rows[0],
+            3 => &mut self.outlet.rows[1],
+            _ => return,
+        };
+        let dst = &mut row[at * CHUNK..(at + 1) * CHUNK];
+        for (d, c) in dst.iter_mut().zip(bytes.chunks_exact(2)) {
+            *d = u16::from_le_bytes([c[0], c[1]]);
+        }
+    }
 }
 
 impl std::fmt::Debug for Index {
@@ -164,6 +331,8 @@ impl Index {
             db,
             path,
             settings: Settings::default(),
+            counts: std::sync::RwLock::new(None),
+            checkpoint_bytes: CHECKPOINT_BYTES,
         };
         index.create_tables()?;
         Ok(index)
@@ -206,7 +375,35 @@ impl Index {
                 .map_err(|e| w(e.into()))?;
             txn.open_table(OUTLETS).map_err(|e| w(e.into()))?;
             txn.open_table(META).map_err(|e| w(e.into()))?;
-            txn.open_table(SHINGLE_DF).map_err(|e| w(e.into()))?;
+            txn.open_table(DF_LOG).map_err(|e| w(e.into()))?;
+            txn.open_table(DF_SKETCH).map_err(|e| w(e.into()))?;
+            let documents = txn
+                .open_table(DOCUMENTS)
+                .map_err(|e| w(e.into()))?
+                .len()
+                .map_err(|e| w(e.into()))?;
+            let mut meta = txn.open_table(META).map_err(|e| w(e.into()))?;
+            let format = meta
+                .get("format")
+                .map_err(|e| w(e.into()))?
+                .map(|g| g.value());
+            match format {
+                Some(FORMAT) => {}
+                None if documents == 0 => {
+                    meta.insert("format", FORMAT).map_err(|e| w(e.into()))?;
+                }
+                other => {
+                    return Err(self.err(
+                        "opening",
+                        format!(
+                            "index format {} (this wiretrace reads format {FORMAT}); \
+                             rebuild it: `wiretrace index export` with the old version, \
+                             then `wiretrace index add` of the export",
+                            other.unwrap_or(1)
+                        ),
+                    ));
+                }
+            }
         }
         txn.commit().map_err(|e| w(e.into()))
     }
@@ -215,36 +412,75 @@ impl Index {
     /// same id with the same text is [`AddOutcome::AlreadyIndexed`], with
     /// another text [`AddOutcome::Conflict`] (the stored text is kept).
     pub fn add(&self, doc: &Document) -> Result<AddOutcome> {
-        // Tokenizing runs before the transaction is opened.
-        let mut sh = ShingledDoc::new(&doc.text, self.settings.ngram);
-        let distinct = sh.distinct_shingles();
-        let hash = text_hash(&doc.text);
-        let w = |e: redb::Error| self.err("adding a document", e);
+        let outcomes = self.add_batch(std::slice::from_ref(doc))?;
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| self.err("adding a document", "no outcome"))
+    }
+
+    /// Add `docs` in one write transaction, in order, as if each were
+    /// added by [`Index::add`] in turn (a later document of the batch sees
+    /// the earlier ones: same document frequencies, same id checks). Once
+    /// this returns, every document of the batch is committed; a process
+    /// killed before leaves none of them. Returns one outcome per document.
+    pub fn add_batch(&self, docs: &[Document]) -> Result<Vec<AddOutcome>> {
+        // Tokenizing runs before the transaction is opened, in parallel.
+        let ngram = self.settings.ngram;
+        let prepared: Vec<(ShingledDoc, Vec<u64>, String)> = docs
+            .par_iter()
+            .map(|d| {
+                let sh = ShingledDoc::new(&d.text, ngram);
+                let distinct = sh.distinct_shingles();
+                (sh, distinct, text_hash(&d.text))
+            })
+            .collect();
+        let w = |e: redb::Error| self.err("adding documents", e);
 
         let txn = self.db.begin_write().map_err(|e| w(e.into()))?;
-        let outcome = {
+        let mut outcomes = Vec::with_capacity(docs.len());
+        let counts = {
             let mut documents = txn.open_table(DOCUMENTS).map_err(|e| w(e.into()))?;
-            let existing = documents
-                .get(doc.id.as_str())
+            let mut numbers = txn.open_table(NUMBERS).map_err(|e| w(e.into()))?;
+            let mut log = txn.open_table(DF_LOG).map_err(|e| w(e.into()))?;
+            let mut sketch = txn.open_table(DF_SKETCH).map_err(|e| w(e.into()))?;
+            let mut bands = txn.open_multimap_table(BANDS).map_err(|e| w(e.into()))?;
+            let mut fps = txn
+                .open_multimap_table(FINGERPRINTS)
+                .map_err(|e| w(e.into()))?;
+            let mut outlets = txn.open_table(OUTLETS).map_err(|e| w(e.into()))?;
+            let mut meta = txn.open_table(META).map_err(|e| w(e.into()))?;
+            let mut next = match numbers.last().map_err(|e| w(e.into()))? {
+                Some((k, _)) => Some(k.value()).and_then(|k| k.checked_add(1)),
+                None => Some(0),
+            };
+            let mut bytes = meta
+                .get("bytes")
                 .map_err(|e| w(e.into()))?
-                .map(|g| g.value().to_vec());
-            if let Some(bytes) = existing {
-                let stored: StoredDocument = serde_json::from_slice(&bytes)
-                    .map_err(|e| self.err("reading a stored document", e))?;
-                if stored.hash == hash && stored.text == doc.text {
-                    AddOutcome::AlreadyIndexed
-                } else {
-                    AddOutcome::Conflict
+                .map(|g| g.value())
+                .unwrap_or(0);
+            // The counts before this batch, and the batch's increments.
+            let mut counts = Arc::unwrap_or_clone(self.counts_from(&meta, &sketch, &log)?);
+            let (mut inc_global, mut inc_outlet) = (Vec::new(), Vec::new());
+            let mut outlet_now: BTreeMap<String, u64> = BTreeMap::new();
+            for (doc, (mut sh, distinct, hash)) in docs.iter().zip(prepared) {
+                let existing = documents
+                    .get(doc.id.as_str())
+                    .map_err(|e| w(e.into()))?
+                    .map(|g| g.value().to_vec());
+                if let Some(old) = existing {
+                    let stored: StoredDocument = serde_json::from_slice(&old)
+                        .map_err(|e| self.err("reading a stored document", e))?;
+                    outcomes.push(if stored.hash == hash && stored.text == doc.text {
+                        AddOutcome::AlreadyIndexed
+                    } else {
+                        AddOutcome::Conflict
+                    });
+                    continue;
                 }
-            } else {
-                let mut numbers = txn.open_table(NUMBERS).map_err(|e| w(e.into()))?;
-                let number = match numbers.last().map_err(|e| w(e.into()))? {
-                    Some((k, _)) => k
-                        .value()
-                        .checked_add(1)
-                        .ok_or_else(|| self.err("adding a document", "more than 2^32 documents"))?,
-                    None => 0,
-                };
+                let number =
+                    next.ok_or_else(|| self.err("adding a document", "more than 2^32 documents"))?;
+                next = number.checked_add(1);
                 let stored = StoredDocument {
                     id: doc.id.clone(),
                     number,
@@ -266,63 +502,107 @@ impl Index {
                     .insert(number, doc.id.as_str())
                     .map_err(|e| w(e.into()))?;
                 // Document frequencies, this document included; seeds are
-                // the shingles not too common now.
-                let mut df = txn.open_table(SHINGLE_DF).map_err(|e| w(e.into()))?;
+                // the shingles not too common now, in the corpus and in
+                // the document's outlet.
                 let max_df = self.settings.max_df_for(number as usize + 1);
-                let mut common = std::collections::HashSet::new();
+                let mut common = KeySet::default();
                 for &h in &distinct {
-                    let n = df
-                        .get(h)
-                        .map_err(|e| w(e.into()))?
-                        .map(|g| g.value())
-                        .unwrap_or(0)
-                        .saturating_add(1);
-                    df.insert(h, n).map_err(|e| w(e.into()))?;
-                    if n as usize > max_df {
+                    counts.global.add(h);
+                    if counts.global.get(h) as usize > max_df {
                         common.insert(h);
                     }
                 }
+                inc_global.extend_from_slice(&distinct);
+                let ok = outlet_key(doc);
+                if ok != 0 {
+                    for &h in &distinct {
+                        let key = h ^ ok;
+                        counts.outlet.add(key);
+                        inc_outlet.push(key);
+                        // Gated by the global count, as in a check.
+                        if self.settings.max_outlet_df.is_some_and(|m| {
+                            counts.global.get(h) as usize >= m
+                                && counts.outlet.get(key) as usize >= m
+                        }) {
+                            common.insert(h);
+                        }
+                    }
+                }
                 sh.set_seeds(|h| !common.contains(&h));
-                let keys = window_band_keys(&sh, &self.settings);
-                let mut bands = txn.open_multimap_table(BANDS).map_err(|e| w(e.into()))?;
-                for &k in &keys {
+                for k in window_band_keys(&sh, &self.settings) {
                     bands.insert(k, number).map_err(|e| w(e.into()))?;
                 }
                 if !sh.tokens.is_empty() {
-                    let mut fps = txn
-                        .open_multimap_table(FINGERPRINTS)
-                        .map_err(|e| w(e.into()))?;
                     fps.insert(fingerprint_key(&sh), number)
                         .map_err(|e| w(e.into()))?;
                 }
                 if let Some(outlet) = &doc.outlet {
-                    let mut outlets = txn.open_table(OUTLETS).map_err(|e| w(e.into()))?;
-                    let n = outlets
-                        .get(outlet.as_str())
-                        .map_err(|e| w(e.into()))?
-                        .map(|g| g.value())
-                        .unwrap_or(0);
-                    outlets
-                        .insert(outlet.as_str(), n + 1)
-                        .map_err(|e| w(e.into()))?;
+                    let n = match outlet_now.get_mut(outlet.as_str()) {
+                        Some(n) => n,
+                        None => {
+                            let stored = outlets
+                                .get(outlet.as_str())
+                                .map_err(|e| w(e.into()))?
+                                .map(|g| g.value());
+                            outlet_now
+                                .entry(outlet.clone())
+                                .or_insert(stored.unwrap_or(0))
+                        }
+                    };
+                    *n += 1;
                 }
-                let mut meta = txn.open_table(META).map_err(|e| w(e.into()))?;
-                let bytes = meta
-                    .get("bytes")
-                    .map_err(|e| w(e.into()))?
-                    .map(|g| g.value())
-                    .unwrap_or(0);
-                meta.insert("bytes", bytes + doc.text.len() as u64)
-                    .map_err(|e| w(e.into()))?;
-                AddOutcome::Added
+                bytes += doc.text.len() as u64;
+                outcomes.push(AddOutcome::Added);
             }
+            if outcomes.contains(&AddOutcome::Added) {
+                // One log entry per commit; a checkpoint when the log is long.
+                let generation = counts.generation + 1;
+                let entry = Counts::entry(&inc_global, &inc_outlet);
+                log.insert(generation, entry.as_slice())
+                    .map_err(|e| w(e.into()))?;
+                let mut log_bytes = meta
+                    .get("log_bytes")
+                    .map_err(|e| w(e.into()))?
+                    .map_or(0, |g| g.value())
+                    + entry.len() as u64;
+                if log_bytes >= self.checkpoint_bytes {
+                    for (k, bytes) in counts.chunks() {
+                        sketch
+                            .insert(k, bytes.as_slice())
+                            .map_err(|e| w(e.into()))?;
+                    }
+                    log.retain(|k, _| k > generation).map_err(|e| w(e.into()))?;
+                    meta.insert("sketch_generation", generation)
+                        .map_err(|e| w(e.into()))?;
+                    log_bytes = 0;
+                }
+                meta.insert("log_bytes", log_bytes)
+                    .map_err(|e| w(e.into()))?;
+                meta.insert("generation", generation)
+                    .map_err(|e| w(e.into()))?;
+                counts.generation = generation;
+            }
+            for (outlet, n) in &outlet_now {
+                outlets
+                    .insert(outlet.as_str(), *n)
+                    .map_err(|e| w(e.into()))?;
+            }
+            meta.insert("bytes", bytes).map_err(|e| w(e.into()))?;
+            counts
         };
-        if outcome == AddOutcome::Added {
+        if outcomes.contains(&AddOutcome::Added) {
             txn.commit().map_err(|e| w(e.into()))?;
+            if let Ok(mut cached) = self.counts.write()
+                && cached
+                    .as_ref()
+                    .is_none_or(|c| c.generation < counts.generation)
+            {
+                *cached = Some(Arc::new(counts));
+            }
         } else {
             txn.abort().map_err(|e| w(e.into()))?;
         }
-        Ok(outcome)
+        Ok(outcomes)
     }
 
     /// The stored document with this id, if any.
@@ -352,7 +632,16 @@ impl Index {
         Ok(())
     }
 
-    /// Counts: documents, outlets, bytes, band keys.
+    /// The number of documents stored (cheap: no table is read through).
+    pub fn document_count(&self) -> Result<u64> {
+        let r = |e: redb::Error| self.err("reading", e);
+        let txn = self.db.begin_read().map_err(|e| r(e.into()))?;
+        let documents = txn.open_table(DOCUMENTS).map_err(|e| r(e.into()))?;
+        documents.len().map_err(|e| r(e.into()))
+    }
+
+    /// Counts: documents, outlets, bytes, band keys (this reads the whole
+    /// band table; [`Index::document_count`] does not).
     pub fn stats(&self) -> Result<IndexStats> {
         let r = |e: redb::Error| self.err("reading", e);
         let txn = self.db.begin_read().map_err(|e| r(e.into()))?;
@@ -383,52 +672,152 @@ impl Index {
         })
     }
 
+    /// The counts of the generation these tables show (in a read or a
+    /// write transaction): the cached ones when they are of that
+    /// generation, else the cached ones brought up to date from the log,
+    /// else the checkpoint and the log after it. Cached for the next caller.
+    fn counts_from(
+        &self,
+        meta: &impl ReadableTable<&'static str, u64>,
+        sketch: &impl ReadableTable<u32, &'static [u8]>,
+        log: &impl ReadableTable<u64, &'static [u8]>,
+    ) -> Result<Arc<Counts>> {
+        let r = |e: redb::Error| self.err("reading counts", e);
+        let get = |k: &str| -> Result<u64> {
+            Ok(meta
+                .get(k)
+                .map_err(|e| r(e.into()))?
+                .map_or(0, |g| g.value()))
+        };
+        let generation = get("generation")?;
+        let checkpoint = get("sketch_generation")?;
+        let cached = self.counts.read().ok().and_then(|c| c.clone());
+        if let Some(c) = &cached
+            && c.generation == generation
+        {
+            return Ok(Arc::clone(c));
+        }
+        let mut counts = match cached {
+            Some(c) if c.generation >= checkpoint && c.generation < generation => {
+                Arc::unwrap_or_clone(c)
+            }
+            _ => {
+                let mut c = Counts::empty();
+                for item in sketch.iter().map_err(|e| r(e.into()))? {
+                    let (k, v) = item.map_err(|e| r(e.into()))?;
+                    c.load_chunk(k.value(), v.value());
+                }
+                c.generation = checkpoint;
+                c
+            }
+        };
+        if counts.generation < generation {
+            for item in log
+                .range(counts.generation + 1..=generation)
+                .map_err(|e| r(e.into()))?
+            {
+                let (_, v) = item.map_err(|e| r(e.into()))?;
+                counts.apply(v.value());
+            }
+        }
+        counts.generation = generation;
+        let counts = Arc::new(counts);
+        if let Ok(mut cached) = self.counts.write()
+            && cached.as_ref().is_none_or(|c| c.generation < generation)
+        {
+            *cached = Some(Arc::clone(&counts));
+        }
+        Ok(counts)
+    }
+
     /// Check `articles` against the index: find candidates through the
     /// stored band keys (and exact-duplicate fingerprints), load their
     /// texts, align each article with its candidates, cluster, attribute.
+    ///
+    /// Seeds (of the band keys queried and of the alignment) follow the
+    /// scan's rules with the current counts, the articles counted in: a
+    /// shingle in more than `Settings::max_df_for(n)` documents, or in at
+    /// least `Settings::max_outlet_df` documents of the outlet of the
+    /// document holding it, is not a seed. The work is proportional to the
+    /// articles and their candidates, not to the index.
     ///
     /// The report's documents are the articles and the matched indexed
     /// documents, sorted by id (then path). Articles
     /// are compared with the archive, not with each other; an indexed
     /// document with the same id as an article is not a candidate for it.
     pub fn check(&self, articles: Vec<Document>) -> Result<Report> {
+        let mut clock = Stopwatch::new();
         let r = |e: redb::Error| self.err("reading", e);
         let txn = self.db.begin_read().map_err(|e| r(e.into()))?;
-        let df = txn.open_table(SHINGLE_DF).map_err(|e| r(e.into()))?;
-        let indexed = txn
-            .open_table(DOCUMENTS)
-            .map_err(|e| r(e.into()))?
-            .len()
-            .map_err(|e| r(e.into()))?;
-        // Shingles too common to be seeds: counted with the article added.
-        let max_df = self.settings.max_df_for(indexed as usize + 1);
-        let mut common: std::collections::HashSet<u64> = std::collections::HashSet::new();
-        let mut keys: Vec<(Vec<u64>, u64, bool)> = Vec::with_capacity(articles.len());
-        for a in &articles {
-            let mut sh = ShingledDoc::new(&a.text, self.settings.ngram);
+        let counts = {
+            let meta = txn.open_table(META).map_err(|e| r(e.into()))?;
+            let sketch = txn.open_table(DF_SKETCH).map_err(|e| r(e.into()))?;
+            let log = txn.open_table(DF_LOG).map_err(|e| r(e.into()))?;
+            self.counts_from(&meta, &sketch, &log)?
+        };
+        let documents_table = txn.open_table(DOCUMENTS).map_err(|e| r(e.into()))?;
+        let indexed = documents_table.len().map_err(|e| r(e.into()))?;
+        let max_df = self.settings.max_df_for(indexed as usize + articles.len());
+        let max_outlet_df = self.settings.max_outlet_df;
+
+        // The articles' own contribution to the counts.
+        let ngram = self.settings.ngram;
+        let mut shingled: Vec<ShingledDoc> = articles
+            .par_iter()
+            .map(|a| ShingledDoc::new(&a.text, ngram))
+            .collect();
+        let mut extra_df: KeyMap = KeyMap::default();
+        let mut extra_odf: KeyMap = KeyMap::default();
+        for (a, sh) in articles.iter().zip(&shingled) {
+            let ok = outlet_key(a);
             for h in sh.distinct_shingles() {
-                let n = df
-                    .get(h)
-                    .map_err(|e| r(e.into()))?
-                    .map(|g| g.value())
-                    .unwrap_or(0) as usize;
-                if n + 1 > max_df {
+                *extra_df.entry(h).or_default() += 1;
+                if ok != 0 {
+                    *extra_odf.entry(h ^ ok).or_default() += 1;
+                }
+            }
+        }
+        // Counts in the index and the articles, as a scan of both counts.
+        let common_in = |sh: &ShingledDoc, ok: u64| -> KeySet {
+            let mut common = KeySet::default();
+            for h in sh.distinct_shingles() {
+                let n = counts.global.get(h) + extra_df.get(&h).copied().unwrap_or(0);
+                if n as usize > max_df {
+                    common.insert(h);
+                    continue;
+                }
+                // A shingle in fewer than `m` documents in all is in fewer
+                // than `m` of one outlet: this skips most outlet lookups,
+                // and most of the outlet sketch's overestimates, which grow
+                // with the index (at 100,000 documents its slots hold
+                // about 20 increments each).
+                let Some(m) = max_outlet_df.filter(|&m| ok != 0 && n as usize >= m) else {
+                    continue;
+                };
+                let key = h ^ ok;
+                let n = counts.outlet.get(key) + extra_odf.get(&key).copied().unwrap_or(0);
+                if n as usize >= m {
                     common.insert(h);
                 }
             }
+            common
+        };
+        let mut keys: Vec<(Vec<u64>, u64, bool)> = Vec::with_capacity(articles.len());
+        for (a, sh) in articles.iter().zip(shingled.iter_mut()) {
+            let common = common_in(sh, outlet_key(a));
             sh.set_seeds(|h| !common.contains(&h));
             keys.push((
-                window_band_keys(&sh, &self.settings),
-                fingerprint_key(&sh),
+                window_band_keys(sh, &self.settings),
+                fingerprint_key(sh),
                 sh.tokens.is_empty(),
             ));
         }
+        clock.lap("article seeds");
         let bands = txn.open_multimap_table(BANDS).map_err(|e| r(e.into()))?;
         let fps = txn
             .open_multimap_table(FINGERPRINTS)
             .map_err(|e| r(e.into()))?;
         let numbers = txn.open_table(NUMBERS).map_err(|e| r(e.into()))?;
-        let documents = txn.open_table(DOCUMENTS).map_err(|e| r(e.into()))?;
 
         // Candidate document numbers of each article.
         let mut per_article: Vec<BTreeSet<u32>> = Vec::with_capacity(articles.len());
@@ -451,6 +840,7 @@ impl Index {
             }
             per_article.push(found);
         }
+        clock.lap("candidates");
 
         // Load the candidates, by id.
         let mut by_number: BTreeMap<u32, StoredDocument> = BTreeMap::new();
@@ -465,14 +855,14 @@ impl Index {
             else {
                 continue;
             };
-            let Some(g) = documents.get(id.as_str()).map_err(|e| r(e.into()))? else {
+            let Some(g) = documents_table.get(id.as_str()).map_err(|e| r(e.into()))? else {
                 continue;
             };
             let stored: StoredDocument = serde_json::from_slice(g.value())
                 .map_err(|e| self.err("reading a stored document", e))?;
             by_number.insert(n, stored);
         }
-        drop(txn);
+        clock.lap("load");
 
         let mut candidates: Vec<(u32, StoredDocument)> = by_number.into_iter().collect();
         candidates.sort_by(|a, b| a.1.id.cmp(&b.1.id));
@@ -492,16 +882,32 @@ impl Index {
                 }
             }
         }
-        // Keep only candidates some article is paired with.
+        // Keep only candidates some article is paired with; shingle them
+        // and set their seeds by the same rules.
         let used: BTreeSet<usize> = pairs.iter().map(|&(_, j)| j).collect();
         let mut documents = articles;
         let mut renumber = BTreeMap::new();
-        for (j, (_, stored)) in candidates.into_iter().enumerate() {
-            if used.contains(&(first + j)) {
-                renumber.insert(first + j, documents.len());
-                documents.push(stored.to_document());
-            }
+        let kept: Vec<Document> = candidates
+            .into_iter()
+            .enumerate()
+            .filter(|(j, _)| used.contains(&(first + j)))
+            .map(|(j, (_, stored))| {
+                renumber.insert(first + j, documents.len() + renumber.len());
+                stored.to_document()
+            })
+            .collect();
+        let mut kept_shingled: Vec<ShingledDoc> = kept
+            .par_iter()
+            .map(|d| ShingledDoc::new(&d.text, ngram))
+            .collect();
+        for (d, sh) in kept.iter().zip(kept_shingled.iter_mut()) {
+            let common = common_in(sh, outlet_key(d));
+            sh.set_seeds(|h| !common.contains(&h));
         }
+        drop(txn);
+        documents.extend(kept);
+        shingled.extend(kept_shingled);
+        clock.lap("candidate seeds");
         let pairs: Vec<(usize, usize)> = pairs
             .into_iter()
             .filter_map(|(i, j)| renumber.get(&j).map(|&j| (i, j)))
@@ -515,18 +921,71 @@ impl Index {
         for (new, &old) in order.iter().enumerate() {
             position[old] = new;
         }
-        let mut slots: Vec<Option<Document>> = documents.into_iter().map(Some).collect();
-        let documents: Vec<Document> = order.iter().filter_map(|&i| slots[i].take()).collect();
+        let mut slots: Vec<Option<(Document, ShingledDoc)>> =
+            documents.into_iter().zip(shingled).map(Some).collect();
+        let (documents, shingled): (Vec<Document>, Vec<ShingledDoc>) =
+            order.iter().filter_map(|&i| slots[i].take()).unzip();
         let pairs: Vec<(usize, usize)> = pairs
             .into_iter()
             .map(|(i, j)| (position[i], position[j]))
             .collect();
-        // Articles are only paired with indexed documents, so every shared
-        // shingle is an article's: its cut-off applies to both sides.
-        let keep = move |h: u64| !common.contains(&h);
-        scan_pairs(documents, &pairs, &self.settings, &keep)
+        let report = scan_shingled_pairs(documents, shingled, &pairs, &self.settings);
+        clock.lap("align+cluster+provenance+quotes");
+        report
     }
 }
+
+/// Prints stage timings of a check to stderr when `WIRETRACE_TIMINGS` is set.
+struct Stopwatch {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Stopwatch {
+    fn new() -> Self {
+        Stopwatch {
+            on: std::env::var_os("WIRETRACE_TIMINGS").is_some(),
+            last: std::time::Instant::now(),
+        }
+    }
+
+    fn lap(&mut self, stage: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "wiretrace: check: {stage}: {:.2} ms",
+                (now - self.last).as_secs_f64() * 1000.0
+            );
+            self.last = now;
+        }
+    }
+}
+
+/// Hashes keys that are hashes already (shingle hashes, uniformly
+/// distributed) by taking them as they are: cheaper than SipHash.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Counts by shingle hash.
+type KeyMap = HashMap<u64, u32, BuildHasherDefault<KeyHasher>>;
+/// A set of shingle hashes.
+type KeySet = HashSet<u64, BuildHasherDefault<KeyHasher>>;
 
 /// The fingerprint table key: the normalized-token fingerprint with the
 /// token count mixed in (as a scan compares both).
@@ -545,6 +1004,61 @@ mod tests {
         ));
         let _ = std::fs::remove_dir_all(&d);
         d
+    }
+
+    fn seed(name: &str, outlet: &str) -> Document {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("seeds")
+            .join(format!("{name}.txt"));
+        let mut d = Document::new(name, std::fs::read_to_string(path).expect("seed"));
+        d.outlet = Some(outlet.into());
+        d
+    }
+
+    fn json(index: &Index, article: &Document) -> String {
+        let report = index.check(vec![article.clone()]).expect("check");
+        let mut out = Vec::new();
+        crate::report::write_json(&report, &mut out).expect("json");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn counts_from_the_log_and_from_checkpoints_agree() {
+        let docs = [
+            seed("000_965e5383da2fe827", "CBS News"),
+            seed("001_848d868a6b3a0ab3", "Voice of America"),
+            seed("002_1334a92449fc3236", "CBS News"),
+            seed("003_5edc88af400f5deb", "The Express Tribune"),
+        ];
+        let article = seed("004_b33e749053d6a94d", "Arutz Sheva");
+        let (a, b) = (tmp("log"), tmp("checkpoint"));
+        let mut want = None;
+        for (dir, checkpoint) in [(&a, CHECKPOINT_BYTES), (&b, 1)] {
+            let mut index = Index::open(dir).expect("open");
+            index.checkpoint_bytes = checkpoint;
+            // Two commits (the second batch repeats a document).
+            let first = index.add_batch(&docs[..2]).expect("add");
+            assert_eq!(first, [AddOutcome::Added, AddOutcome::Added]);
+            let second = index.add_batch(&docs[1..]).expect("add");
+            assert_eq!(
+                second,
+                [
+                    AddOutcome::AlreadyIndexed,
+                    AddOutcome::Added,
+                    AddOutcome::Added
+                ]
+            );
+            let warm = json(&index, &article);
+            assert!(warm.contains("003_5edc88af400f5deb"), "{warm}");
+            drop(index);
+            // A fresh process reads the checkpoint and the log.
+            let cold = json(&Index::open(dir).expect("reopen"), &article);
+            assert_eq!(warm, cold);
+            assert_eq!(want.get_or_insert(warm.clone()), &warm);
+        }
+        for dir in [a, b] {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 
     #[test]

@@ -272,46 +272,72 @@ struct Mention {
     end: usize,
 }
 
-/// Aliases to look for: the known wire services plus `extra` outlets
-/// (`(canonical, forms)`).
-fn alias_table(extra: &[(String, Vec<String>)]) -> Vec<(String, String)> {
-    let mut table: Vec<(String, String)> = Vec::new();
-    for (name, forms) in extra {
-        for f in forms {
-            table.push((name.clone(), f.clone()));
-        }
-    }
-    for (name, forms) in SOURCES {
-        for f in *forms {
-            table.push(((*name).to_string(), (*f).to_string()));
-        }
-    }
-    table
-}
-
 /// Every whole-word occurrence of an alias; overlaps keep the longest.
+///
+/// One pass over the text: an alias that starts with a letter or digit can
+/// only match where a word starts, so only word starts are tried (other
+/// aliases, from unusual outlet names, are searched for one by one).
 fn find_mentions(text: &str, extra: &[(String, Vec<String>)]) -> Vec<Mention> {
-    let mut found: Vec<Mention> = Vec::new();
-    for (name, form) in alias_table(extra) {
-        if form.is_empty() {
-            continue;
-        }
-        for (s, m) in text.match_indices(form.as_str()) {
-            let e = s + m.len();
-            if whole_word(text, s, e) {
-                found.push(Mention {
-                    name: name.clone(),
-                    start: s,
-                    end: e,
-                });
+    let aliases: Vec<(&str, &str)> = extra
+        .iter()
+        .flat_map(|(name, forms)| forms.iter().map(move |f| (name.as_str(), f.as_str())))
+        .chain(
+            SOURCES
+                .iter()
+                .flat_map(|(name, forms)| forms.iter().map(move |f| (*name, *f))),
+        )
+        .filter(|(_, f)| !f.is_empty())
+        .collect();
+    let starts_word = |f: &str| f.chars().next().is_some_and(is_word_char);
+    // (start, end, alias): ties keep the alias table's order.
+    let mut found: Vec<(usize, usize, usize)> = Vec::new();
+    // Aliases that start a word, grouped by first byte: `by_first[b]` is
+    // the range of `order` holding those starting with byte `b`.
+    let mut order: Vec<(u8, usize)> = Vec::new();
+    for (k, (_, form)) in aliases.iter().enumerate() {
+        if starts_word(form) {
+            order.push((form.as_bytes()[0], k));
+        } else {
+            for (s, m) in text.match_indices(form) {
+                if whole_word(text, s, s + m.len()) {
+                    found.push((s, s + m.len(), k));
+                }
             }
         }
     }
-    found.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+    order.sort_unstable();
+    let mut by_first = [(0usize, 0usize); 256];
+    for (i, &(b, _)) in order.iter().enumerate() {
+        let r = &mut by_first[b as usize];
+        if r.1 == 0 {
+            r.0 = i;
+        }
+        r.1 = i + 1;
+    }
+    let bytes = text.as_bytes();
+    let mut prev_word = false;
+    for (s, c) in text.char_indices() {
+        let word = is_word_char(c);
+        if word && !prev_word {
+            let (from, to) = by_first[bytes[s] as usize];
+            for &(_, k) in &order[from..to] {
+                let form = aliases[k].1;
+                if bytes[s..].starts_with(form.as_bytes()) && whole_word(text, s, s + form.len()) {
+                    found.push((s, s + form.len(), k));
+                }
+            }
+        }
+        prev_word = word;
+    }
+    found.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
     let mut kept: Vec<Mention> = Vec::new();
-    for m in found {
-        if kept.last().is_none_or(|k| m.start >= k.end) {
-            kept.push(m);
+    for (start, end, k) in found {
+        if kept.last().is_none_or(|m| start >= m.end) {
+            kept.push(Mention {
+                name: aliases[k].0.to_string(),
+                start,
+                end,
+            });
         }
     }
     kept
@@ -1356,6 +1382,78 @@ fn confidence(ranked: &[View], top: Option<&Candidate>, conflicts: usize) -> f64
 mod tests {
     use super::*;
     use crate::align::Witness;
+
+    /// The former find_mentions: every alias searched for separately.
+    fn find_mentions_reference(text: &str, extra: &[(String, Vec<String>)]) -> Vec<Mention> {
+        let mut table: Vec<(String, String)> = Vec::new();
+        for (name, forms) in extra {
+            for f in forms {
+                table.push((name.clone(), f.clone()));
+            }
+        }
+        for (name, forms) in SOURCES {
+            for f in *forms {
+                table.push(((*name).to_string(), (*f).to_string()));
+            }
+        }
+        let mut found: Vec<Mention> = Vec::new();
+        for (name, form) in table {
+            if form.is_empty() {
+                continue;
+            }
+            for (s, m) in text.match_indices(form.as_str()) {
+                let e = s + m.len();
+                if whole_word(text, s, e) {
+                    found.push(Mention {
+                        name: name.clone(),
+                        start: s,
+                        end: e,
+                    });
+                }
+            }
+        }
+        found.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
+        let mut kept: Vec<Mention> = Vec::new();
+        for m in found {
+            if kept.last().is_none_or(|k| m.start >= k.end) {
+                kept.push(m);
+            }
+        }
+        kept
+    }
+
+    #[test]
+    fn one_pass_mentions_equal_the_reference() {
+        let extra: Vec<(String, Vec<String>)> = vec![
+            ("Dawn".into(), vec!["Dawn".into()]),
+            (
+                "The Associated Press".into(),
+                vec!["The Associated Press".into(), "Associated Press".into()],
+            ),
+            ("(Wire) Desk".into(), vec!["(Wire) Desk".into()]),
+            ("Ünïcode Times".into(), vec!["Ünïcode Times".into()]),
+        ];
+        let texts = [
+            S003.to_string(),
+            S004.to_string(),
+            "AP, AFP and Reuters; (AP) - the Associated Press said. APAP xAP AP1 AP.".into(),
+            "Dawn reported, (Wire) Desk said; via Ünïcode Times — Agence France-Presse".into(),
+            "ITAR-TASS TASS RIA Novosti RIA dpa DPA Al-Jazeera Al Jazeera é AP".into(),
+        ];
+        for t in &texts {
+            for ex in [&extra[..], &[]] {
+                let got: Vec<_> = find_mentions(t, ex)
+                    .into_iter()
+                    .map(|m| (m.name, m.start, m.end))
+                    .collect();
+                let want: Vec<_> = find_mentions_reference(t, ex)
+                    .into_iter()
+                    .map(|m| (m.name, m.start, m.end))
+                    .collect();
+                assert_eq!(got, want, "{t}");
+            }
+        }
+    }
 
     const S003: &str = include_str!("../seeds/003_5edc88af400f5deb.txt");
     const S004: &str = include_str!("../seeds/004_b33e749053d6a94d.txt");

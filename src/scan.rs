@@ -311,7 +311,6 @@ pub fn scan_pairs(
     keep: &(dyn Fn(u64) -> bool + Sync),
 ) -> Result<Report> {
     settings.check()?;
-    let mut stats = ScanStats::default();
     let docs: Vec<ShingledDoc> = documents
         .par_iter()
         .map(|d| {
@@ -320,8 +319,28 @@ pub fn scan_pairs(
             s
         })
         .collect();
-    stats.tokens = docs.iter().map(|d| d.tokens.len()).sum();
-    stats.max_df = usize::MAX;
+    scan_shingled_pairs(documents, docs, pairs, settings)
+}
+
+/// [`scan_pairs`] for documents already shingled, with their seeds set
+/// (`docs[i]` is `documents[i]` shingled with `settings.ngram`).
+pub fn scan_shingled_pairs(
+    documents: Vec<Document>,
+    docs: Vec<ShingledDoc>,
+    pairs: &[(usize, usize)],
+    settings: &Settings,
+) -> Result<Report> {
+    settings.check()?;
+    if docs.len() != documents.len() {
+        return Err(Error::Settings(
+            "one shingled document per document is needed".to_string(),
+        ));
+    }
+    let mut stats = ScanStats {
+        tokens: docs.iter().map(|d| d.tokens.len()).sum(),
+        max_df: usize::MAX,
+        ..ScanStats::default()
+    };
     let n = documents.len();
     let pairs = orient_pairs(
         &documents,
@@ -448,7 +467,7 @@ fn same_outlet(a: &Document, b: &Document) -> bool {
 }
 
 /// A key for a document's outlet (0 when unknown).
-fn outlet_key(d: &Document) -> u64 {
+pub(crate) fn outlet_key(d: &Document) -> u64 {
     match &d.outlet {
         Some(o) if !o.trim().is_empty() => {
             mix64(xxhash_rust::xxh3::xxh3_64(
