@@ -28,7 +28,7 @@
 //! (`Settings::default().window` and `.banding`), computed with
 //! [`crate::window_band_keys`] over the document's seeds: its shingles
 //! found in at most `Settings::max_df_for(n)` documents (the larger of 50
-//! and 1% of them) and in fewer than `Settings::max_outlet_df` (10)
+//! and 1% of them) and in fewer than `Settings::max_outlet_df` (20 by default)
 //! documents of its own outlet (that outlet's boilerplate), as in a scan.
 //!
 //! A check applies both cut-offs with the current counts (the checked

@@ -217,12 +217,16 @@ pub fn scan_with_progress(
         (df, outlet_df)
     };
     docs.par_iter_mut().zip(&outlet_keys).for_each(|(d, &ok)| {
+        // An outlet count above the corpus-wide count is a collision in
+        // the outlet sketch (likely in large corpora), so both must reach
+        // the outlet threshold, as in the persistent index.
         let common = |h: u64| {
-            df.as_ref().is_some_and(|df| df.get(h) as usize > max_df)
+            let global = df.as_ref().map(|df| df.get(h) as usize);
+            global.is_some_and(|g| g > max_df)
                 || (ok != 0
-                    && outlet_df
-                        .as_ref()
-                        .is_some_and(|(odf, m)| odf.get(h ^ ok) as usize >= *m))
+                    && outlet_df.as_ref().is_some_and(|(odf, m)| {
+                        odf.get(h ^ ok) as usize >= *m && global.is_none_or(|g| g >= *m)
+                    }))
         };
         d.set_seeds(|h| !common(h));
     });
