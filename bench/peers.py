@@ -14,7 +14,7 @@ how they are used); gaoya tokenizes in Rust with its own word analyzer
 every pair sharing a shingle (the truth). OUT.json holds {"pairs": [[a, b], ...],
 "seconds": wall time inside the process}.
 """
-import argparse, collections, itertools, json, math, re, sys, time
+import argparse, collections, functools, itertools, json, math, re, sys, time
 
 TOKEN = re.compile(r"[0-9a-z]+(?:(?:['’.]|(?<=[0-9]),(?=[0-9]))[0-9a-z]+)*")
 
@@ -33,6 +33,7 @@ SUFFIXES = [("isations", "izations"), ("isation", "ization"), ("ising", "izing")
             ("elled", "eled"), ("elling", "eling"), ("eller", "eler")]
 
 
+@functools.lru_cache(maxsize=1 << 20)
 def fold(w):
     if len(w) < 5:
         return w
