@@ -192,13 +192,17 @@ pub fn candidate_pairs(
         stats.shared_buckets += s.shared_buckets;
         stats.oversized_buckets += s.oversized_buckets;
     }
+    (unpack_pairs(pairs), stats)
+}
+
+/// Pairs packed as `a << 32 | b`, sorted, without repeats, unpacked.
+fn unpack_pairs(mut pairs: Vec<u64>) -> Vec<(u32, u32)> {
     pairs.par_sort_unstable();
     pairs.dedup();
-    let pairs = pairs
+    pairs
         .into_iter()
         .map(|p| ((p >> 32) as u32, p as u32))
-        .collect();
-    (pairs, stats)
+        .collect()
 }
 
 /// [`candidate_pairs`] for owner numbers too wide to pack with the key.
@@ -232,13 +236,7 @@ fn candidate_pairs_wide(
         }
         i = j;
     }
-    pairs.par_sort_unstable();
-    pairs.dedup();
-    let pairs = pairs
-        .into_iter()
-        .map(|p| ((p >> 32) as u32, p as u32))
-        .collect();
-    (pairs, stats)
+    (unpack_pairs(pairs), stats)
 }
 
 #[cfg(test)]
