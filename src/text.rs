@@ -139,11 +139,6 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
     }
 }
 
-#[inline]
-fn is_ascii_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-}
-
 /// The high bit of each byte of `x` that is not an ASCII letter or digit
 /// (eight bytes classified at once, without branches).
 #[inline]
@@ -200,7 +195,7 @@ fn scan_ascii_word(text: &str, mut i: usize, limit: usize, norm: &mut Vec<u8>) -
     let mut last_was_digit = false;
     while i < limit {
         let b = bytes[i];
-        if is_ascii_word_byte(b) {
+        if BYTE_CLASS[b as usize] == WORD {
             norm.push(b.to_ascii_lowercase());
             piece_len += 1;
             last_was_digit = b.is_ascii_digit();
@@ -223,8 +218,8 @@ fn scan_ascii_word(text: &str, mut i: usize, limit: usize, norm: &mut Vec<u8>) -
         let next = bytes[i + 1];
         let joins = match b {
             b'\'' | b'.' if next >= 0x80 => return None,
-            b'\'' => is_ascii_word_byte(next),
-            b'.' => is_ascii_word_byte(next) && piece_len <= 3,
+            b'\'' => BYTE_CLASS[next as usize] == WORD,
+            b'.' => BYTE_CLASS[next as usize] == WORD && piece_len <= 3,
             b',' => last_was_digit && next.is_ascii_digit(),
             _ => false,
         };

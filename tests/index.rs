@@ -47,32 +47,39 @@ fn seed_files() -> Vec<PathBuf> {
     v
 }
 
-/// (a.doc, a.start, a.end, b.doc, b.start, b.end) of the passages between
-/// `SOURCE` and `CHECKED`.
-fn pair_spans(report: &Value) -> Vec<(String, u64, u64, String, u64, u64)> {
-    let mut v: Vec<_> = report["passages"]
+/// A passage's witnesses as (a.doc, a.start, a.end, b.doc, b.start, b.end).
+type Spans = (String, u64, u64, String, u64, u64);
+
+/// The spans of the passages of `report` for which `keep` holds, sorted.
+fn spans_where(report: &Value, keep: impl Fn(&Spans) -> bool) -> Vec<Spans> {
+    let witness = |w: &Value| {
+        (
+            w["doc"].as_str().unwrap_or_default().to_string(),
+            w["start"].as_u64().unwrap_or(0),
+            w["end"].as_u64().unwrap_or(0),
+        )
+    };
+    let mut v: Vec<Spans> = report["passages"]
         .as_array()
         .expect("passages")
         .iter()
-        .filter(|p| {
-            let ids = [p["a"]["doc"].as_str(), p["b"]["doc"].as_str()];
-            ids.contains(&Some(SOURCE)) && ids.contains(&Some(CHECKED))
-        })
         .map(|p| {
-            let w = |w: &Value| {
-                (
-                    w["doc"].as_str().unwrap_or_default().to_string(),
-                    w["start"].as_u64().unwrap_or(0),
-                    w["end"].as_u64().unwrap_or(0),
-                )
-            };
-            let (a, sa, ea) = w(&p["a"]);
-            let (b, sb, eb) = w(&p["b"]);
+            let (a, sa, ea) = witness(&p["a"]);
+            let (b, sb, eb) = witness(&p["b"]);
             (a, sa, ea, b, sb, eb)
         })
+        .filter(|s| keep(s))
         .collect();
     v.sort();
     v
+}
+
+/// The passages between `SOURCE` and `CHECKED`.
+fn pair_spans(report: &Value) -> Vec<Spans> {
+    spans_where(report, |s| {
+        let ids = [s.0.as_str(), s.3.as_str()];
+        ids.contains(&SOURCE) && ids.contains(&CHECKED)
+    })
 }
 
 fn origins(report: &Value) -> Vec<String> {
@@ -482,27 +489,9 @@ fn index_add_survives_sigkill() {
 }
 
 /// Every passage of `report` that involves one of `ids` and no other of
-/// them, as (a.doc, a.start, a.end, b.doc, b.start, b.end).
-fn passages_of(report: &Value, ids: &[String]) -> Vec<(String, u64, u64, String, u64, u64)> {
-    let mut v: Vec<_> = report["passages"]
-        .as_array()
-        .expect("passages")
-        .iter()
-        .filter_map(|p| {
-            let w = |w: &Value| {
-                (
-                    w["doc"].as_str().unwrap_or_default().to_string(),
-                    w["start"].as_u64().unwrap_or(0),
-                    w["end"].as_u64().unwrap_or(0),
-                )
-            };
-            let (a, sa, ea) = w(&p["a"]);
-            let (b, sb, eb) = w(&p["b"]);
-            (ids.contains(&a) != ids.contains(&b)).then_some((a, sa, ea, b, sb, eb))
-        })
-        .collect();
-    v.sort();
-    v
+/// them.
+fn passages_of(report: &Value, ids: &[String]) -> Vec<Spans> {
+    spans_where(report, |s| ids.contains(&s.0) != ids.contains(&s.3))
 }
 
 #[test]
