@@ -81,7 +81,7 @@ pub use error::{Error, Result};
 pub use eval::{Evaluation, evaluate, format_evaluation};
 pub use generate::{GenSummary, generate};
 pub use index::{AddOutcome, INDEX_FILE, Index, IndexStats, StoredDocument, text_hash};
-pub use lsh::{Banding, BucketStats, candidate_pairs};
+pub use lsh::{Banding, BucketStats, candidate_pairs, candidate_pairs_where};
 pub use minhash::{MAX_PERM, estimate_jaccard, signature};
 pub use provenance::{Provenance, attribute};
 pub use quotes::{QuoteGroup, QuoteOccurrence, audit_quotes};

@@ -71,17 +71,50 @@ impl Banding {
         best
     }
 
+    /// A banding for a signature of length `k` that misses a pair of
+    /// Jaccard similarity exactly `t` with probability at most `max_miss`
+    /// (pairs above `t` are missed less often still), with as many rows
+    /// per band as that allows (the fewest spurious candidates), then as
+    /// few bands. Bands may overlap (up to about two bands per value) when
+    /// disjoint bands cannot reach `max_miss`; the S-curve then holds
+    /// approximately, as overlapping bands are not independent.
+    pub fn for_recall(k: usize, t: f64, max_miss: f64) -> Banding {
+        let k = k.max(1);
+        for rows in (1..=k).rev() {
+            let p = t.clamp(0.0, 1.0).powi(rows as i32);
+            let needed = if p >= 1.0 {
+                1.0
+            } else if p <= 0.0 {
+                f64::INFINITY
+            } else {
+                (max_miss.ln() / (-p).ln_1p()).ceil().max(1.0)
+            };
+            if needed <= (2 * k / rows).max(1) as f64 {
+                return Banding {
+                    bands: needed as usize,
+                    rows,
+                };
+            }
+        }
+        Banding { bands: k, rows: 1 }
+    }
+
     /// Append the band keys of `sig` (one per band; the band number is
     /// mixed in, so equal values in different bands never collide).
+    ///
+    /// Band `b` covers `rows` consecutive values from `b * sig.len() /
+    /// bands`, wrapping around the end: disjoint chunks when `bands * rows
+    /// == sig.len()`, overlapping ones when `bands * rows` is larger.
     pub fn keys(&self, sig: &[u64], out: &mut Vec<u64>) {
-        for (b, chunk) in sig
-            .chunks_exact(self.rows.max(1))
-            .take(self.bands)
-            .enumerate()
-        {
+        let len = sig.len();
+        if len == 0 {
+            return;
+        }
+        for b in 0..self.bands {
+            let start = b * len / self.bands;
             let mut h = mix64(b as u64 ^ 0xB0A7_DEED);
-            for &v in chunk {
-                h = mix64(h ^ v);
+            for r in 0..self.rows {
+                h = mix64(h ^ sig[(start + r) % len]);
             }
             out.push(h);
         }
@@ -107,6 +140,18 @@ pub fn candidate_pairs(
     entries: Vec<(u64, u32)>,
     max_bucket: usize,
 ) -> (Vec<(u32, u32)>, BucketStats) {
+    candidate_pairs_where(entries, max_bucket, &|_, _| true)
+}
+
+/// [`candidate_pairs`], keeping only the pairs `(a, b)` for which
+/// `keep(a, b)` holds. The test runs as pairs leave their buckets, before
+/// repeats are removed, so a pair sharing several buckets is tested more
+/// than once: `keep` should be cheap and must be deterministic.
+pub fn candidate_pairs_where(
+    entries: Vec<(u64, u32)>,
+    max_bucket: usize,
+    keep: &(dyn Fn(u32, u32) -> bool + Sync),
+) -> (Vec<(u32, u32)>, BucketStats) {
     let owners = entries
         .iter()
         .map(|e| e.1)
@@ -114,7 +159,7 @@ pub fn candidate_pairs(
         .map_or(0, |m| m as u64 + 1);
     let owner_bits = 64 - owners.leading_zeros();
     if owner_bits > 40 {
-        return candidate_pairs_wide(entries, max_bucket);
+        return candidate_pairs_wide(entries, max_bucket, keep);
     }
     // Each entry packed into one u64: the key's high bits, the owner in
     // the low `owner_bits`. Two keys equal on their high 64 - owner_bits
@@ -174,8 +219,12 @@ pub fn candidate_pairs(
                         stats.oversized_buckets += 1;
                     } else {
                         for (x, &a) in bucket.iter().enumerate() {
+                            let a = a & owner_mask;
                             for &b in &bucket[x + 1..] {
-                                pairs.push((a & owner_mask) << 32 | (b & owner_mask));
+                                let b = b & owner_mask;
+                                if keep(a as u32, b as u32) {
+                                    pairs.push(a << 32 | b);
+                                }
                             }
                         }
                     }
@@ -209,6 +258,7 @@ fn unpack_pairs(mut pairs: Vec<u64>) -> Vec<(u32, u32)> {
 fn candidate_pairs_wide(
     mut entries: Vec<(u64, u32)>,
     max_bucket: usize,
+    keep: &(dyn Fn(u32, u32) -> bool + Sync),
 ) -> (Vec<(u32, u32)>, BucketStats) {
     entries.par_sort_unstable();
     entries.dedup();
@@ -229,7 +279,9 @@ fn candidate_pairs_wide(
             } else {
                 for (x, &(_, a)) in owners.iter().enumerate() {
                     for &(_, b) in &owners[x + 1..] {
-                        pairs.push((a as u64) << 32 | b as u64);
+                        if keep(a, b) {
+                            pairs.push((a as u64) << 32 | b as u64);
+                        }
                     }
                 }
             }
@@ -249,9 +301,43 @@ mod tests {
         assert!((b.threshold() - 0.25).abs() < 1e-9);
         assert!(b.probability(0.5) > 0.98);
         assert!(b.probability(0.05) < 0.05);
+        let r = Banding::for_recall(128, 0.5, 1e-4);
+        assert_eq!(r, Banding { bands: 69, rows: 3 });
+        assert!(1.0 - r.probability(0.5) <= 1e-4);
+        assert!(1.0 - Banding { bands: 68, rows: 3 }.probability(0.5) > 1e-4);
+        let r = Banding::for_recall(128, 0.8, 1e-4);
+        assert_eq!(r, Banding { bands: 31, rows: 6 });
+        assert_eq!(Banding::for_recall(4, 0.1, 1e-9).rows, 1);
+        assert_eq!(
+            Banding::for_recall(64, 1.0, 1e-4),
+            Banding { bands: 1, rows: 64 }
+        );
         let d = Banding::for_threshold(128, 0.5);
         assert!((d.threshold() - 0.5).abs() < 0.1, "{d:?}");
         assert!(d.len() <= 128);
+    }
+
+    #[test]
+    fn bands_cover_chunks_or_overlap() {
+        let sig: Vec<u64> = (0..12u64).map(mix64).collect();
+        let key = |b: u64, vals: &[u64]| {
+            vals.iter()
+                .fold(mix64(b ^ 0xB0A7_DEED), |h, &v| mix64(h ^ v))
+        };
+        let mut keys = Vec::new();
+        Banding { bands: 4, rows: 3 }.keys(&sig, &mut keys);
+        let chunks: Vec<u64> = sig
+            .chunks(3)
+            .enumerate()
+            .map(|(b, c)| key(b as u64, c))
+            .collect();
+        assert_eq!(keys, chunks);
+        // Eight bands of three over twelve values: starts 0, 1, 3, 4, ...,
+        // the last wrapping around.
+        keys.clear();
+        Banding { bands: 8, rows: 3 }.keys(&sig, &mut keys);
+        assert_eq!(keys[1], key(1, &sig[1..4]));
+        assert_eq!(keys[7], key(7, &[sig[10], sig[11], sig[0]]));
     }
 
     #[test]
@@ -276,8 +362,13 @@ mod tests {
         for max_bucket in [3, 50, usize::MAX] {
             assert_eq!(
                 candidate_pairs(entries.clone(), max_bucket),
-                candidate_pairs_wide(entries.clone(), max_bucket)
+                candidate_pairs_wide(entries.clone(), max_bucket, &|_, _| true)
             );
+            let odd = |a: u32, b: u32| (a + b) % 2 == 1;
+            let (all, _) = candidate_pairs(entries.clone(), max_bucket);
+            let (some, _) = candidate_pairs_where(entries.clone(), max_bucket, &odd);
+            let expected: Vec<(u32, u32)> = all.into_iter().filter(|&(a, b)| odd(a, b)).collect();
+            assert_eq!(some, expected);
         }
     }
 }
