@@ -16,7 +16,10 @@ every pair sharing a shingle (the truth). OUT.json holds {"pairs": [[a, b], ...]
 """
 import argparse, collections, functools, itertools, json, math, re, sys, time
 
-TOKEN = re.compile(r"[0-9a-z]+(?:(?:['’.]|(?<=[0-9]),(?=[0-9]))[0-9a-z]+)*")
+# A word is pieces of letters and digits joined by an apostrophe, by a dot
+# after a piece of at most three characters (`u.s.`, not `maria.k48`), or by
+# a comma between digits (`2,700`).
+TOKEN = re.compile(r"[0-9a-z]+(?:(?:['’]|(?<![0-9a-z]{4})\.|(?<=[0-9]),(?=[0-9]))[0-9a-z]+)*")
 
 # wiretrace's spelling folds (src/text.rs), so that every tool and the truth
 # see the same tokens: British spellings onto American ones, for words of
