@@ -111,11 +111,27 @@ pub fn evaluate(
     let detects = |d: &Pair, c: &Pair| {
         d.docs == c.docs && overlap(d.spans.0, c.spans.0) > 0 && overlap(d.spans.1, c.spans.1) > 0
     };
+    // Cases and detections by document pair, so that each is matched only
+    // against its own pair's (linear in the report, not quadratic).
+    let mut cases_of: BTreeMap<&(String, String), Vec<&Pair>> = BTreeMap::new();
+    for c in &cases {
+        cases_of.entry(&c.docs).or_default().push(c);
+    }
+    let mut scored_of: BTreeMap<&(String, String), Vec<&Pair>> = BTreeMap::new();
+    for d in &scored {
+        scored_of.entry(&d.docs).or_default().push(d);
+    }
     let mut recall_sum = 0.0;
     let mut detected = 0usize;
     let mut granularity_sum = 0usize;
     for c in &cases {
-        let hits: Vec<&Pair> = scored.iter().copied().filter(|d| detects(d, c)).collect();
+        let hits: Vec<&Pair> = scored_of
+            .get(&c.docs)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|d| detects(d, c))
+            .collect();
         if !hits.is_empty() {
             detected += 1;
             granularity_sum += hits.len();
@@ -126,7 +142,13 @@ pub fn evaluate(
     }
     let mut precision_sum = 0.0;
     for d in &scored {
-        let hits: Vec<&Pair> = cases.iter().filter(|c| detects(d, c)).collect();
+        let hits: Vec<&Pair> = cases_of
+            .get(&d.docs)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|c| detects(d, c))
+            .collect();
         let covered = covered(d.spans.0, hits.iter().map(|c| c.spans.0))
             + covered(d.spans.1, hits.iter().map(|c| c.spans.1));
         precision_sum += covered as f64 / d.len().max(1) as f64;
@@ -360,20 +382,34 @@ fn provenance_hits(report: &Value, clusters: &Clusters) -> (usize, usize) {
             (docs, c["provenance"]["closest_to_origin"].as_str())
         })
         .collect();
+    // Reported clusters by document, to count overlaps without comparing
+    // every truth cluster with every reported one.
+    let mut holding: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, (rd, _)) in reported.iter().enumerate() {
+        for d in rd {
+            holding.entry(d).or_default().push(i);
+        }
+    }
     let (mut right, mut scored) = (0, 0);
     for (original, docs) in clusters {
         let Some(original) = original else { continue };
         scored += 1;
-        let best = reported
-            .iter()
-            .map(|(rd, closest)| {
-                (
-                    docs.iter().filter(|d| rd.contains(d.as_str())).count(),
-                    *closest,
-                )
+        let mut shared: BTreeMap<usize, usize> = BTreeMap::new();
+        for d in docs {
+            for &i in holding.get(d.as_str()).into_iter().flatten() {
+                *shared.entry(i).or_default() += 1;
+            }
+        }
+        // The reported cluster sharing the most documents (at least two);
+        // on a tie, the last one.
+        let best = shared
+            .into_iter()
+            .filter(|&(_, n)| n >= 2)
+            .fold(None, |best: Option<(usize, usize)>, (i, n)| match best {
+                Some((_, m)) if m > n => best,
+                _ => Some((i, n)),
             })
-            .filter(|(n, _)| *n >= 2)
-            .max_by_key(|(n, _)| *n);
+            .map(|(i, n)| (n, reported[i].1));
         if let Some((_, Some(closest))) = best
             && closest == original
         {
