@@ -324,24 +324,49 @@ pub fn read_corpus(paths: &[PathBuf], options: &ReadOptions) -> Result<Corpus> {
 
     clock.lap("read: files parsed");
     let mut corpus = Corpus::default();
-    let mut first_path: HashMap<String, String> = HashMap::new();
-    for item in outcomes.into_iter().flatten() {
+    // Documents in input order; a later document whose id was seen before
+    // is skipped (found by sorting positions by id, not by hashing copies
+    // of every id).
+    let mut docs: Vec<Option<Document>> = Vec::new();
+    // Skips with the position of their item, so that duplicates found
+    // below take their place in input order.
+    let mut skipped: Vec<(usize, Skipped)> = Vec::new();
+    let mut doc_item: Vec<usize> = Vec::new();
+    for (at, item) in outcomes.into_iter().flatten().enumerate() {
         match item {
             Item::Doc(d) => {
-                if let Some(first) = first_path.get(&d.id) {
-                    corpus.skipped.push(Skipped {
-                        reason: format!("duplicate id {} (first read from {first})", d.id),
-                        path: d.path,
-                    });
-                } else {
-                    first_path.insert(d.id.clone(), d.path.clone());
-                    corpus.documents.push(*d);
-                }
+                docs.push(Some(*d));
+                doc_item.push(at);
             }
-            Item::Skip(s) => corpus.skipped.push(s),
+            Item::Skip(s) => skipped.push((at, s)),
             Item::Warn(w) => corpus.warnings.push(w),
         }
     }
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    let id_of = |i: usize| docs[i].as_ref().map_or("", |d| d.id.as_str());
+    order.par_sort_by(|&x, &y| id_of(x).cmp(id_of(y)).then(x.cmp(&y)));
+    let mut repeats: Vec<(usize, usize)> = Vec::new(); // (later, first)
+    let mut run = 0;
+    for w in 1..=order.len() {
+        if w == order.len() || id_of(order[w]) != id_of(order[run]) {
+            repeats.extend(order[run + 1..w].iter().map(|&later| (later, order[run])));
+            run = w;
+        }
+    }
+    for (later, first) in repeats {
+        let first_path = docs[first]
+            .as_ref()
+            .map_or("", |d| d.path.as_str())
+            .to_string();
+        if let Some(d) = docs[later].take() {
+            let reason = format!("duplicate id {} (first read from {first_path})", d.id);
+            skipped.push((doc_item[later], skip(d.path, reason)));
+        }
+    }
+    skipped.sort_by_key(|s| s.0);
+    corpus.skipped = skipped.into_iter().map(|s| s.1).collect();
+    corpus.documents = docs.into_iter().flatten().collect();
+    clock.lap("read: documents gathered");
     Ok(corpus)
 }
 
