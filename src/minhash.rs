@@ -49,15 +49,11 @@ pub fn signature(shingles: impl IntoIterator<Item = u64>, k: usize, out: &mut Ve
 fn densify(sig: &mut [u64]) {
     let k = sig.len();
     let mut filled = [0u64; MAX_PERM / 64];
-    let mut empty = 0;
     for (i, &v) in sig.iter().enumerate() {
-        if v != EMPTY {
-            filled[i / 64] |= 1 << (i % 64);
-        } else {
-            empty += 1;
-        }
+        filled[i / 64] |= u64::from(v != EMPTY) << (i % 64);
     }
-    if empty == 0 {
+    let reached: u32 = filled.iter().map(|w| w.count_ones()).sum();
+    if reached as usize == k {
         return;
     }
     PROBES.with(|cache| {
@@ -66,28 +62,46 @@ fn densify(sig: &mut [u64]) {
             *cache = (k, probe_table(k));
         }
         let table = &cache.1;
-        for j in 0..k {
-            if sig[j] != EMPTY {
-                continue;
-            }
-            let first = &table[j * TABLE_PROBES..(j + 1) * TABLE_PROBES];
-            let donor = first
-                .iter()
-                .map(|&d| d as usize)
-                .find(|&d| filled[d / 64] & (1 << (d % 64)) != 0)
-                .unwrap_or_else(|| {
+        let is_filled = |d: usize| (filled[d / 64] >> (d % 64)) & 1;
+        // Visit the empty bins through the complement of `filled`, word by
+        // word, and test a bin's first probes all at once (no branch per
+        // probe): the donor is the first filled one, as the sequence says.
+        for w in 0..k.div_ceil(64) {
+            let valid = if (w + 1) * 64 <= k {
+                u64::MAX
+            } else {
+                (1u64 << (k % 64)) - 1
+            };
+            let mut empties = !filled[w] & valid;
+            while empties != 0 {
+                let j = w * 64 + empties.trailing_zeros() as usize;
+                empties &= empties - 1;
+                let first = &table[j * TABLE_PROBES..(j + 1) * TABLE_PROBES];
+                let mut donor = None;
+                for group in first.chunks_exact(8) {
+                    let mut hits = 0u32;
+                    for (p, &d) in group.iter().enumerate() {
+                        hits |= (is_filled(d as usize) as u32) << p;
+                    }
+                    if hits != 0 {
+                        donor = Some(group[hits.trailing_zeros() as usize] as usize);
+                        break;
+                    }
+                }
+                let donor = donor.unwrap_or_else(|| {
                     (TABLE_PROBES as u64 + 1..)
                         .map(|attempt| probe(j, attempt, k))
-                        .find(|&d| filled[d / 64] & (1 << (d % 64)) != 0)
+                        .find(|&d| is_filled(d) != 0)
                         .unwrap_or(0)
                 });
-            sig[j] = sig[donor];
+                sig[j] = sig[donor];
+            }
         }
     });
 }
 
 /// Probes per bin kept in the table; the sequence goes on beyond them.
-const TABLE_PROBES: usize = 8;
+const TABLE_PROBES: usize = 16;
 
 thread_local! {
     /// The first probes of every bin, for the last `k` used on this thread.
@@ -126,6 +140,41 @@ pub fn estimate_jaccard(a: &[u64], b: &[u64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Densification as the probe sequence defines it, one probe at a time.
+    fn densify_by_definition(sig: &mut [u64]) {
+        let k = sig.len();
+        let original = sig.to_vec();
+        for j in 0..k {
+            if original[j] == EMPTY {
+                let donor = (1..)
+                    .map(|attempt| probe(j, attempt, k))
+                    .find(|&d| original[d] != EMPTY)
+                    .unwrap_or(0);
+                sig[j] = original[donor];
+            }
+        }
+    }
+
+    #[test]
+    fn densify_follows_the_probe_sequence() {
+        let mut sig = Vec::new();
+        for k in [1usize, 7, 64, 100, 128, 200, 1024] {
+            for n in [1u64, 2, 5, 30, 90, 400, 3000] {
+                let set: Vec<u64> = (0..n).map(|i| mix64(i ^ (k as u64) << 20)).collect();
+                signature(set.iter().copied(), k, &mut sig);
+                // Undo the densification, then redo it by definition.
+                let mut sparse = vec![EMPTY; k];
+                for &h in &set {
+                    let x = mix64(h ^ SEED);
+                    let bin = fast_range(x, k);
+                    sparse[bin] = sparse[bin].min(x & (EMPTY >> 1));
+                }
+                densify_by_definition(&mut sparse);
+                assert_eq!(sig, sparse, "k {k}, n {n}");
+            }
+        }
+    }
 
     /// Two sets of `n` elements sharing `shared` elements.
     fn sets(n: u64, shared: u64, salt: u64) -> (Vec<u64>, Vec<u64>) {
