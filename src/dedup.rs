@@ -274,22 +274,26 @@ fn sparse_signature(set: &[u64], mins: &mut Vec<u64>, out: &mut [u8]) {
 /// those bins where both hold the same minimum, less the 1/255 chance that
 /// two different minima share a byte.
 fn sparse_estimate(a: &[u8], b: &[u8]) -> (f64, usize) {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    let nonzero = |d: u64| (((d & LOW7) + LOW7) | d) & !LOW7;
-    let (mut same, mut reached, mut both) = (0u32, 0u32, 0u32);
-    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (x, y) in wa.remainder().iter().zip(wb.remainder()) {
-        same += u32::from(x == y && *x != 0);
-        reached += u32::from(*x != 0 || *y != 0);
-        both += u32::from(*x != 0 && *y != 0);
+    // Byte compares summed per 64-byte block (vector compares, as in
+    // `equal_bytes`).
+    let (mut same, mut reached, mut both) = (0usize, 0usize, 0usize);
+    let (ca, cb) = (a.chunks_exact(64), b.chunks_exact(64));
+    for (&x, &y) in ca.remainder().iter().zip(cb.remainder()) {
+        same += usize::from(x == y && x != 0);
+        reached += usize::from(x != 0 || y != 0);
+        both += usize::from(x != 0 && y != 0);
     }
-    for (x, y) in wa.zip(wb) {
-        let x = u64::from_le_bytes(x.try_into().unwrap_or([0; 8]));
-        let y = u64::from_le_bytes(y.try_into().unwrap_or([0; 8]));
-        let (nx, ny) = (nonzero(x), nonzero(y));
-        same += (!nonzero(x ^ y) & nx & !LOW7).count_ones();
-        reached += (nx | ny).count_ones();
-        both += (nx & ny).count_ones();
+    for (x, y) in ca.zip(cb) {
+        let (mut s, mut r, mut o) = (0u8, 0u8, 0u8);
+        for i in 0..64 {
+            let (x, y) = (x[i], y[i]);
+            s += u8::from((x == y) & (x != 0));
+            r += u8::from((x | y) != 0);
+            o += u8::from((x != 0) & (y != 0));
+        }
+        same += usize::from(s);
+        reached += usize::from(r);
+        both += usize::from(o);
     }
     if reached == 0 {
         return (0.0, 0);
@@ -301,27 +305,27 @@ fn sparse_estimate(a: &[u8], b: &[u8]) -> (f64, usize) {
     (e, reached as usize)
 }
 
-/// How many positions hold the same byte in `a` and `b` (equal lengths),
-/// eight at a time.
+/// How many positions hold the same byte in `a` and `b` (equal lengths).
+/// Written as byte compares summed per 64-byte block, the form the
+/// compiler turns into vector compares (SSE2 on any x86-64).
 #[inline]
 fn equal_bytes(a: &[u8], b: &[u8]) -> usize {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    let mut differ = 0u32;
-    let (wa, wb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail = wa
+    let (ca, cb) = (a.chunks_exact(64), b.chunks_exact(64));
+    let tail = ca
         .remainder()
         .iter()
-        .zip(wb.remainder())
+        .zip(cb.remainder())
         .filter(|(x, y)| x == y)
         .count();
-    for (x, y) in wa.zip(wb) {
-        let x = u64::from_le_bytes(x.try_into().unwrap_or([0; 8]));
-        let y = u64::from_le_bytes(y.try_into().unwrap_or([0; 8]));
-        let d = x ^ y;
-        // The high bit of each byte of `d` that is not zero.
-        differ += ((((d & LOW7) + LOW7) | d) & !LOW7).count_ones();
+    let mut total = 0usize;
+    for (x, y) in ca.zip(cb) {
+        let mut same = 0u8;
+        for i in 0..64 {
+            same += u8::from(x[i] == y[i]);
+        }
+        total += usize::from(same);
     }
-    (a.len() / 8 * 8 - differ as usize) + tail
+    total + tail
 }
 
 /// Jaccard similarity of two sorted, deduplicated sets.
