@@ -302,7 +302,7 @@ fn sparse_estimate(a: &[u8], b: &[u8]) -> (f64, usize) {
     // chance one time in 255.
     let chance = (both - same.min(both)) as f64 / 254.0;
     let e = ((same as f64 - chance).max(0.0) / reached as f64).min(1.0);
-    (e, reached as usize)
+    (e, reached)
 }
 
 /// How many positions hold the same byte in `a` and `b` (equal lengths).

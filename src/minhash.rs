@@ -66,13 +66,13 @@ fn densify(sig: &mut [u64]) {
         // Visit the empty bins through the complement of `filled`, word by
         // word, and test a bin's first probes all at once (no branch per
         // probe): the donor is the first filled one, as the sequence says.
-        for w in 0..k.div_ceil(64) {
+        for (w, &word) in filled.iter().enumerate().take(k.div_ceil(64)) {
             let valid = if (w + 1) * 64 <= k {
                 u64::MAX
             } else {
                 (1u64 << (k % 64)) - 1
             };
-            let mut empties = !filled[w] & valid;
+            let mut empties = !word & valid;
             while empties != 0 {
                 let j = w * 64 + empties.trailing_zeros() as usize;
                 empties &= empties - 1;
