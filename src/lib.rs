@@ -24,7 +24,8 @@
 //! | report | `report`, `report_html`, `report_csv` | [`Report`] → text, JSON, HTML, CSV, Graphviz DOT |
 //!
 //! Built from the same stages: [`dedup`] (document-level near-duplicates,
-//! LSH candidates re-checked on exact shingle sets), [`Index`] and [`serve`]
+//! LSH candidates re-checked on signatures and, near the threshold, on exact
+//! shingle sets), [`Index`] and [`serve`]
 //! (a persistent redb index and its HTTP API), [`generate`] (a corpus with
 //! planted reuse) and [`evaluate`] (scores against ground truth).
 //!
