@@ -108,30 +108,15 @@ pub fn evaluate(
         .iter()
         .filter(|d| case_pairs.contains(&d.docs) || !same_cluster(&d.docs.0, &d.docs.1))
         .collect();
-    let detects = |d: &Pair, c: &Pair| {
-        d.docs == c.docs && overlap(d.spans.0, c.spans.0) > 0 && overlap(d.spans.1, c.spans.1) > 0
-    };
     // Cases and detections by document pair, so that each is matched only
     // against its own pair's (linear in the report, not quadratic).
-    let mut cases_of: BTreeMap<&(String, String), Vec<&Pair>> = BTreeMap::new();
-    for c in &cases {
-        cases_of.entry(&c.docs).or_default().push(c);
-    }
-    let mut scored_of: BTreeMap<&(String, String), Vec<&Pair>> = BTreeMap::new();
-    for d in &scored {
-        scored_of.entry(&d.docs).or_default().push(d);
-    }
+    let cases_of = by_docs(cases.iter());
+    let scored_of = by_docs(scored.iter().copied());
     let mut recall_sum = 0.0;
     let mut detected = 0usize;
     let mut granularity_sum = 0usize;
     for c in &cases {
-        let hits: Vec<&Pair> = scored_of
-            .get(&c.docs)
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|d| detects(d, c))
-            .collect();
+        let hits = overlapping(&scored_of, c);
         if !hits.is_empty() {
             detected += 1;
             granularity_sum += hits.len();
@@ -142,13 +127,7 @@ pub fn evaluate(
     }
     let mut precision_sum = 0.0;
     for d in &scored {
-        let hits: Vec<&Pair> = cases_of
-            .get(&d.docs)
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|c| detects(d, c))
-            .collect();
+        let hits = overlapping(&cases_of, d);
         let covered = covered(d.spans.0, hits.iter().map(|c| c.spans.0))
             + covered(d.spans.1, hits.iter().map(|c| c.spans.1));
         precision_sum += covered as f64 / d.len().max(1) as f64;
@@ -210,6 +189,27 @@ pub fn evaluate(
         },
         provenance_clusters: scored_clusters,
     })
+}
+
+/// Span pairs grouped by their document pair.
+type ByDocs<'a> = BTreeMap<&'a (String, String), Vec<&'a Pair>>;
+
+fn by_docs<'a>(pairs: impl Iterator<Item = &'a Pair>) -> ByDocs<'a> {
+    let mut of: ByDocs<'a> = BTreeMap::new();
+    for p in pairs {
+        of.entry(&p.docs).or_default().push(p);
+    }
+    of
+}
+
+/// The pairs of `of` on `p`'s documents whose spans overlap `p`'s in both.
+fn overlapping<'a>(of: &ByDocs<'a>, p: &Pair) -> Vec<&'a Pair> {
+    of.get(&p.docs)
+        .into_iter()
+        .flatten()
+        .copied()
+        .filter(|q| overlap(q.spans.0, p.spans.0) > 0 && overlap(q.spans.1, p.spans.1) > 0)
+        .collect()
 }
 
 fn round(x: f64) -> f64 {
