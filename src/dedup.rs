@@ -149,7 +149,7 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
         .into_par_iter()
         .map(|(x, y)| {
             let e = estimate(sig_of(x), sig_of(y));
-            (x, y, (e >= t + margin).then_some(e))
+            (x, y, (margin > 0.0 && e >= t + margin).then_some(e))
         })
         .collect();
     drop(sigs);
@@ -202,7 +202,7 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
         let margin = Z * (t * (1.0 - t) / samples.max(1) as f64).sqrt();
         if e < t - margin {
             None
-        } else if e >= t + margin {
+        } else if margin > 0.0 && e >= t + margin {
             Some(e)
         } else {
             Some(exact_jaccard(sx, sy))
@@ -532,6 +532,30 @@ mod tests {
             );
             assert!(samples <= CHECK_BINS && samples > 0);
         }
+    }
+
+    #[test]
+    fn threshold_one_means_identical_sets() {
+        // At threshold 1 the margin is zero: no estimate may stand in for
+        // the exact sets, or near-copies whose signatures happen to agree
+        // everywhere would be reported.
+        let words: Vec<String> = (0..20_000).map(|i| format!("w{i}")).collect();
+        let text = words.join(" ");
+        let mut changed = words.clone();
+        changed[10_000] = "other".into();
+        let docs = vec![
+            Document::new("a", text.clone()),
+            Document::new("b", text),
+            Document::new("c", changed.join(" ")),
+        ];
+        let s = DedupSettings {
+            threshold: 1.0,
+            ..Default::default()
+        };
+        let r = dedup(Corpus::from_documents(docs), &s).unwrap();
+        let found: Vec<(usize, usize)> = r.pairs.iter().map(|p| (p.a, p.b)).collect();
+        assert_eq!(found, vec![(0, 1)]);
+        assert_eq!(r.pairs[0].similarity, 1.0);
     }
 
     #[test]
