@@ -133,11 +133,11 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
     }
     drop(keys);
     // Candidates are checked against the signatures as they leave their
-    // buckets. A pair whose estimate is more than six standard errors (of
+    // buckets. A pair whose estimate is more than Z standard errors (of
     // a K-value estimate at the threshold, the worst case for a pair on
     // either side of it) under the threshold is dropped; one that far
-    // above it is kept with its estimate; the pairs in between are decided
-    // on their exact shingle sets. Measured on Reuters, the estimates of
+    // above it is kept with its estimate; the pairs in between go to pass
+    // 2 below. Measured on Reuters, the estimates of
     // true pairs stay within 3.4 standard errors, short documents
     // included.
     let t = s.threshold;
@@ -254,7 +254,7 @@ fn sparse_signature(set: &[u64], mins: &mut Vec<u64>, out: &mut [u8]) {
     mins.resize(bins, u64::MAX);
     for &h in set {
         let x = crate::shingle::mix64(h ^ 0x0F1E_2D3C_4B5A_6978);
-        let bin = ((x as u128 * bins as u128) >> 64) as usize;
+        let bin = crate::minhash::fast_range(x, bins);
         let v = x & (u64::MAX >> 12);
         if v < mins[bin] {
             mins[bin] = v;

@@ -123,7 +123,7 @@ fn probe_table(k: usize) -> Vec<u16> {
 
 /// Map a uniform 64-bit value onto `0..k` without division.
 #[inline]
-fn fast_range(x: u64, k: usize) -> usize {
+pub(crate) fn fast_range(x: u64, k: usize) -> usize {
     ((x as u128 * k as u128) >> 64) as usize
 }
 
