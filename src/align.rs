@@ -128,7 +128,7 @@ pub fn align_pair(
         }];
     }
     let runs = seed_runs(a, b, p.ngram);
-    let chains = chain_runs(runs, p.max_gap, p.ngram);
+    let chains = bridge_shared_gaps(a, b, chain_runs(runs, p.max_gap, p.ngram), p);
     let shorter = a.tokens.len().min(b.tokens.len());
     let whole = ((p.whole_document * shorter as f64).ceil() as usize).max(p.ngram);
     let min_tokens = p.min_tokens.min(whole);
@@ -138,7 +138,13 @@ pub fn align_pair(
         let mut matched = c.matched;
         matched += extend(text_a, a, text_b, b, &mut run);
         let span = (run.a1 - run.a0).max(run.b1 - run.b0);
-        if matched < min_tokens || (matched as f64) < p.min_density * span as f64 {
+        let sparse = |m: usize| (m as f64) < p.min_density * span as f64;
+        // Seeds exclude shingles common in the corpus or the outlet, so in
+        // text built of stock phrases a real reprint has its seeds spread
+        // thin: the density is then taken over every token the two spans
+        // share. The length test stays on seeds alone (counting common
+        // text there lets stock-phrase pastiches through).
+        if matched < min_tokens || (sparse(matched) && sparse(shared_tokens(a, b, &run, p.ngram))) {
             continue;
         }
         found.push(Alignment {
@@ -158,6 +164,74 @@ pub fn align_pair(
     }
     out.retain(|al| al.similarity >= p.min_similarity);
     out
+}
+
+/// Join chains that follow each other in both texts when the text between
+/// them is shared, seeds or not: in copy built of stock phrases the seeds
+/// can be further apart than `max_gap` while the text between them is the
+/// same. A gap is bridged when at most `max_gap` of its tokens, in each
+/// text, are not covered by a shingle the other text's gap also holds.
+fn bridge_shared_gaps(
+    a: &ShingledDoc,
+    b: &ShingledDoc,
+    chains: Vec<Chain>,
+    p: &AlignParams,
+) -> Vec<Chain> {
+    let n = p.ngram;
+    let mut out: Vec<Chain> = Vec::with_capacity(chains.len());
+    for c in chains {
+        if let Some(last) = out.last_mut() {
+            let (l, r) = (last.run, c.run);
+            let follows = r.a0 + n > l.a1 && r.b0 + n > l.b1 && r.a1 > l.a1 && r.b1 > l.b1;
+            if follows {
+                // The gaps with the first shingle of the next chain, so
+                // that shingles starting in the gap count.
+                let (ga0, gb0) = (l.a1.min(r.a0), l.b1.min(r.b0));
+                let gap = Run {
+                    a0: ga0,
+                    a1: r.a0 + n,
+                    b0: gb0,
+                    b1: r.b0 + n,
+                };
+                let flip = Run {
+                    a0: gap.b0,
+                    a1: gap.b1,
+                    b0: gap.a0,
+                    b1: gap.a1,
+                };
+                let open_a = (gap.a1 - gap.a0).saturating_sub(shared_tokens(a, b, &gap, n));
+                let open_b = (gap.b1 - gap.b0).saturating_sub(shared_tokens(b, a, &flip, n));
+                if open_a <= p.max_gap && open_b <= p.max_gap {
+                    last.matched += c.matched.saturating_sub(l.a1.saturating_sub(r.a0));
+                    last.run.a1 = r.a1;
+                    last.run.b1 = r.b1;
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Tokens of the `a` span of `run` covered by a shingle that also occurs
+/// (anywhere) in its `b` span, common shingles included.
+fn shared_tokens(a: &ShingledDoc, b: &ShingledDoc, run: &Run, n: usize) -> usize {
+    fn inside(d: &ShingledDoc, lo: usize, hi: usize, n: usize) -> &[u64] {
+        let end = (hi + 1).saturating_sub(n).min(d.shingles.len());
+        &d.shingles[lo.min(end)..end]
+    }
+    let mut in_b = inside(b, run.b0, run.b1, n).to_vec();
+    in_b.sort_unstable();
+    let mut covered = 0;
+    let mut until = run.a0;
+    for (i, h) in (run.a0..).zip(inside(a, run.a0, run.a1, n)) {
+        if in_b.binary_search(h).is_ok() {
+            covered += (i + n).min(run.a1) - i.max(until);
+            until = i + n;
+        }
+    }
+    covered
 }
 
 /// Shared seeds, grouped into runs along diagonals.
@@ -443,6 +517,52 @@ fn merge_overlapping(mut v: Vec<Alignment>) -> Vec<Alignment> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two documents whose shingles are all common except every
+    /// `every`-th one of `a` (as in a corpus of stock phrases).
+    fn sparse_seeds(text_a: &str, text_b: &str, every: usize) -> (ShingledDoc, ShingledDoc) {
+        let (mut a, mut b) = (ShingledDoc::new(text_a, 5), ShingledDoc::new(text_b, 5));
+        let rare: std::collections::HashSet<u64> =
+            a.shingles.iter().copied().step_by(every).collect();
+        a.set_seeds(|h| rare.contains(&h));
+        b.set_seeds(|h| rare.contains(&h));
+        (a, b)
+    }
+
+    fn words(from: usize, to: usize) -> String {
+        (from..to).map(|i| format!("word{i} ")).collect()
+    }
+
+    #[test]
+    fn shared_common_text_joins_sparse_seeds() {
+        // Seeds 70 tokens apart (more than max_gap), common text between
+        // them the same in both: one passage over the whole text.
+        let text = words(0, 400);
+        let b_text = format!("{}{text}", words(1000, 1010));
+        let (a, b) = sparse_seeds(&text, &b_text, 70);
+        let found = align_pair(&text, &a, &b_text, &b, &AlignParams::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].a.1 - found[0].a.0 >= 350, "{found:?}");
+    }
+
+    #[test]
+    fn different_text_between_sparse_seeds_is_not_joined() {
+        // The same seeds, but the text between them differs in the two
+        // documents: no passage (each seed alone is too short).
+        let a_text = words(0, 400);
+        let b_text: String = (0..400)
+            .map(|i| {
+                if i % 70 < 5 {
+                    format!("word{i} ")
+                } else {
+                    format!("other{i} ")
+                }
+            })
+            .collect();
+        let (a, b) = sparse_seeds(&a_text, &b_text, 70);
+        let found = align_pair(&a_text, &a, &b_text, &b, &AlignParams::default());
+        assert!(found.is_empty(), "{found:?}");
+    }
 
     proptest::proptest! {
         #[test]
