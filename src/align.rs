@@ -352,9 +352,11 @@ fn tokens_match(ta: &str, a: &Token, tb: &str, b: &Token) -> bool {
 
 /// Extend a passage past its outer seeds in both directions, X-drop style:
 /// +1 for a matching token pair, -1 for a mismatch, stop when the score
-/// falls 3 below its best. Extension stops at text too common in the
-/// corpus to be evidence (boilerplate). Returns the number of matched
-/// tokens added.
+/// falls 3 below its best. Extension runs on through text too common to
+/// be a seed (a stock phrase that opens the reprinted lead is still part
+/// of it), but matches count as evidence only up to the first common
+/// shingle, so common text cannot make a passage on its own. Returns the
+/// number of matched tokens added as evidence.
 fn extend(ta: &str, da: &ShingledDoc, tb: &str, db: &ShingledDoc, run: &mut Run) -> usize {
     const X: i64 = 3;
     let (a, b) = (&da.tokens[..], &db.tokens[..]);
@@ -362,10 +364,12 @@ fn extend(ta: &str, da: &ShingledDoc, tb: &str, db: &ShingledDoc, run: &mut Run)
     // Leftwards.
     let (mut score, mut best, mut best_i, mut best_m, mut m) = (0i64, 0i64, 0usize, 0usize, 0usize);
     let mut i = 1;
-    while i <= run.a0 && i <= run.b0 && !da.is_common(run.a0 - i) && !db.is_common(run.b0 - i) {
+    let mut evidence = true;
+    while i <= run.a0 && i <= run.b0 {
+        evidence &= !da.is_common(run.a0 - i) && !db.is_common(run.b0 - i);
         if tokens_match(ta, &a[run.a0 - i], tb, &b[run.b0 - i]) {
             score += 1;
-            m += 1;
+            m += usize::from(evidence);
         } else {
             score -= 1;
         }
@@ -383,14 +387,12 @@ fn extend(ta: &str, da: &ShingledDoc, tb: &str, db: &ShingledDoc, run: &mut Run)
     // Rightwards.
     let (mut score, mut best, mut best_i, mut best_m, mut m) = (0i64, 0i64, 0usize, 0usize, 0usize);
     let mut i = 0;
-    while run.a1 + i < a.len()
-        && run.b1 + i < b.len()
-        && !da.is_common(run.a1 + i)
-        && !db.is_common(run.b1 + i)
-    {
+    let mut evidence = true;
+    while run.a1 + i < a.len() && run.b1 + i < b.len() {
+        evidence &= !da.is_common(run.a1 + i) && !db.is_common(run.b1 + i);
         if tokens_match(ta, &a[run.a1 + i], tb, &b[run.b1 + i]) {
             score += 1;
-            m += 1;
+            m += usize::from(evidence);
         } else {
             score -= 1;
         }
@@ -543,6 +545,29 @@ mod tests {
         let found = align_pair(&text, &a, &b_text, &b, &AlignParams::default());
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].a.1 - found[0].a.0 >= 350, "{found:?}");
+    }
+
+    #[test]
+    fn extension_runs_through_shared_common_text() {
+        // Seeds only in the middle 40 tokens; the 60 tokens either side are
+        // common but the same in both texts: the passage covers them.
+        let text = words(0, 160);
+        let b_text = format!("{}{text}{}", words(1000, 1010), words(2000, 2010));
+        let (mut a, mut b) = (ShingledDoc::new(&text, 5), ShingledDoc::new(&b_text, 5));
+        let rare: std::collections::HashSet<u64> = a.shingles[60..100].iter().copied().collect();
+        a.set_seeds(|h| rare.contains(&h));
+        b.set_seeds(|h| rare.contains(&h));
+        let found = align_pair(&text, &a, &b_text, &b, &AlignParams::default());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].a, (0, 160), "{found:?}");
+        assert_eq!(found[0].b, (10, 170), "{found:?}");
+        // Common text is not evidence: one seed (5 tokens) inside 160
+        // shared common tokens makes no passage.
+        let rare: std::collections::HashSet<u64> = a.shingles[80..81].iter().copied().collect();
+        a.set_seeds(|h| rare.contains(&h));
+        b.set_seeds(|h| rare.contains(&h));
+        let found = align_pair(&text, &a, &b_text, &b, &AlignParams::default());
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]
