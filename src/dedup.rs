@@ -58,14 +58,17 @@ pub struct DedupPair {
     pub a: usize,
     /// Index into [`DedupReport::documents`].
     pub b: usize,
-    /// Jaccard similarity of the two shingle sets (exact).
+    /// Jaccard similarity of the two shingle sets: exact (over 32-bit
+    /// shingle fingerprints) for pairs near the threshold, the signature
+    /// estimate for pairs clear of it.
     pub similarity: f64,
 }
 
 /// What a dedup run found.
 #[derive(Debug, Clone)]
 pub struct DedupReport {
-    /// Documents read.
+    /// Documents read. Their `text` is empty: dedup releases each text
+    /// once it is hashed, to keep memory flat.
     pub documents: Vec<Document>,
     /// Inputs not read, with reasons.
     pub skipped: Vec<Skipped>,
@@ -89,7 +92,9 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
     }
     let mut clock = crate::scan::Stopwatch::new();
     let Corpus {
-        documents, skipped, ..
+        mut documents,
+        skipped,
+        ..
     } = corpus;
     let k = s.num_perm;
     let n = documents.len();
@@ -104,15 +109,21 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
     let mut sigs = vec![0u8; n * k];
     let mut keys = vec![0u64; n * bands];
     let mut has_sig = vec![false; n];
+    // Each document's shingles, as 32-bit fingerprints, for pass 2; the
+    // text itself is not needed again and is released.
+    let mut fingerprints: Vec<Vec<u32>> = vec![Vec::new(); n];
     sigs.par_chunks_mut(k)
         .zip(keys.par_chunks_mut(bands))
         .zip(has_sig.par_iter_mut())
-        .zip(documents.par_iter())
+        .zip(fingerprints.par_iter_mut())
+        .zip(documents.par_iter_mut())
         .for_each_init(
             || (Vec::new(), Vec::new(), Vec::with_capacity(k), Vec::new()),
-            |(tokens, shingles, sig, band_keys), (((sig_out, keys_out), has), d)| {
+            |(tokens, shingles, sig, band_keys), ((((sig_out, keys_out), has), fps), d)| {
                 tokenize(&d.text, tokens);
+                d.text = String::new();
                 shingle_hashes(tokens, s.ngram, shingles);
+                *fps = shingles.iter().map(|&h| h as u32).collect();
                 if signature(shingles.iter().copied(), k, sig) {
                     for (o, &v) in sig_out.iter_mut().zip(sig.iter()) {
                         *o = v as u8;
@@ -167,22 +178,18 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
     involved.sort_unstable();
     involved.dedup();
     let mut fine = vec![0u8; involved.len() * CHECK_BINS];
-    let sets: Vec<Vec<u64>> = involved
-        .par_iter()
-        .zip(fine.par_chunks_mut(CHECK_BINS))
-        .map_init(
-            || (Vec::new(), Vec::new()),
-            |(tokens, sig), (&i, fine_out)| {
-                let mut set = Vec::new();
-                tokenize(&documents[i as usize].text, tokens);
-                shingle_hashes(tokens, s.ngram, &mut set);
-                set.sort_unstable();
-                set.dedup();
-                sparse_signature(&set, sig, fine_out);
-                set
-            },
-        )
+    let mut sets: Vec<Vec<u32>> = involved
+        .iter()
+        .map(|&i| std::mem::take(&mut fingerprints[i as usize]))
         .collect();
+    drop(fingerprints);
+    sets.par_iter_mut()
+        .zip(fine.par_chunks_mut(CHECK_BINS))
+        .for_each_init(Vec::new, |sig, (set, fine_out)| {
+            set.sort_unstable();
+            set.dedup();
+            sparse_signature(set, sig, fine_out);
+        });
     let mut slot = vec![u32::MAX; n];
     for (at, &i) in involved.iter().enumerate() {
         slot[i as usize] = at as u32;
@@ -248,12 +255,12 @@ fn estimate(a: &[u8], b: &[u8]) -> f64 {
 /// One-permutation MinHash of a set into `out.len()` one-byte bins, not
 /// densified: 0 marks a bin no shingle reached, and a bin's minimum is
 /// stored as a byte from 1 to 255.
-fn sparse_signature(set: &[u64], mins: &mut Vec<u64>, out: &mut [u8]) {
+fn sparse_signature(set: &[u32], mins: &mut Vec<u64>, out: &mut [u8]) {
     let bins = out.len();
     mins.clear();
     mins.resize(bins, u64::MAX);
     for &h in set {
-        let x = crate::shingle::mix64(h ^ 0x0F1E_2D3C_4B5A_6978);
+        let x = crate::shingle::mix64(u64::from(h) ^ 0x0F1E_2D3C_4B5A_6978);
         let bin = crate::minhash::fast_range(x, bins);
         let v = x & (u64::MAX >> 12);
         if v < mins[bin] {
@@ -329,7 +336,7 @@ fn equal_bytes(a: &[u8], b: &[u8]) -> usize {
 }
 
 /// Jaccard similarity of two sorted, deduplicated sets.
-fn exact_jaccard(a: &[u64], b: &[u64]) -> f64 {
+fn exact_jaccard(a: &[u32], b: &[u32]) -> f64 {
     let (mut i, mut j, mut both) = (0, 0, 0usize);
     while i < a.len() && j < b.len() {
         match a[i].cmp(&b[j]) {
@@ -517,9 +524,9 @@ mod tests {
             (3000, 2500),
             (10, 10),
         ] {
-            let a: Vec<u64> = (0..n).map(crate::shingle::mix64).collect();
-            let b: Vec<u64> = (0..n)
-                .map(|i| crate::shingle::mix64(if i < shared { i } else { i + (1 << 40) }))
+            let a: Vec<u32> = (0..n).map(|i| crate::shingle::mix64(i) as u32).collect();
+            let b: Vec<u32> = (0..n)
+                .map(|i| crate::shingle::mix64(if i < shared { i } else { i + (1 << 40) }) as u32)
                 .collect();
             sparse_signature(&a, &mut mins, &mut sa);
             sparse_signature(&b, &mut mins, &mut sb);
