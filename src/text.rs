@@ -432,7 +432,10 @@ fn fold_spelling_bytes(w: &mut Vec<u8>) {
         _ => return,
     };
     for (from, to) in rules {
-        if w.len() > from.len() + 1 && w.ends_with(from.as_bytes()) {
+        let from = from.as_bytes();
+        // The next-to-last letter first: most words fail there, without a
+        // string compare.
+        if w.len() > from.len() + 1 && w[w.len() - 2] == from[from.len() - 2] && w.ends_with(from) {
             let cut = w.len() - from.len();
             w.truncate(cut);
             w.extend_from_slice(to.as_bytes());
@@ -469,21 +472,26 @@ const SUFFIXES: &[(&str, &str)] = &[
 ];
 
 fn whole_word(w: &[u8]) -> Option<&'static str> {
-    Some(match w {
-        b"defence" => "defense",
-        b"offence" => "offense",
-        b"licence" => "license",
-        b"pretence" => "pretense",
-        b"programme" => "program",
-        b"programmes" => "programs",
-        b"judgement" => "judgment",
-        b"ageing" => "aging",
-        b"manoeuvre" => "maneuver",
-        b"aluminium" => "aluminum",
-        b"kerb" => "curb",
-        b"tyres" => "tires",
+    // Dispatch on the first byte, so that most words are ruled out
+    // without a string compare.
+    let (from, to): (&[u8], &str) = match w.first()? {
+        b'd' => (b"defence", "defense"),
+        b'o' => (b"offence", "offense"),
+        b'l' => (b"licence", "license"),
+        b'p' => match w.len() {
+            8 => (b"pretence", "pretense"),
+            9 => (b"programme", "program"),
+            _ => (b"programmes", "programs"),
+        },
+        b'j' => (b"judgement", "judgment"),
+        b'a' if w.len() == 6 => (b"ageing", "aging"),
+        b'a' => (b"aluminium", "aluminum"),
+        b'm' => (b"manoeuvre", "maneuver"),
+        b'k' => (b"kerb", "curb"),
+        b't' => (b"tyres", "tires"),
         _ => return None,
-    })
+    };
+    (w == from).then_some(to)
 }
 
 /// The tokenizer without its ASCII fast path: the reference the fast path
