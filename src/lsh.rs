@@ -147,10 +147,34 @@ pub fn candidate_pairs(
 /// `keep(a, b)` holds. The test runs as pairs leave their buckets, before
 /// repeats are removed, so a pair sharing several buckets is tested more
 /// than once: `keep` should be cheap and must be deterministic.
-pub fn candidate_pairs_where(
+pub fn candidate_pairs_where<F: Fn(u32, u32) -> bool + Sync>(
     entries: Vec<(u64, u32)>,
     max_bucket: usize,
-    keep: &(dyn Fn(u32, u32) -> bool + Sync),
+    keep: &F,
+) -> (Vec<(u32, u32)>, BucketStats) {
+    bucket_pairs(
+        entries,
+        max_bucket,
+        &|owners: &[u32], pairs: &mut Vec<u64>| {
+            for (x, &a) in owners.iter().enumerate() {
+                for &b in &owners[x + 1..] {
+                    if keep(a, b) {
+                        pairs.push(u64::from(a) << 32 | u64::from(b));
+                    }
+                }
+            }
+        },
+    )
+}
+
+/// The bucketing under [`candidate_pairs_where`]: `visit` is given each
+/// bucket of two to `max_bucket` owners (distinct, ascending) and pushes
+/// the pairs it keeps, packed as `a << 32 | b` with `a < b`. A caller that
+/// checks pairs on per-owner data can gather a large bucket's data once.
+pub(crate) fn bucket_pairs<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
+    entries: Vec<(u64, u32)>,
+    max_bucket: usize,
+    visit: &V,
 ) -> (Vec<(u32, u32)>, BucketStats) {
     let owners = entries
         .iter()
@@ -159,7 +183,7 @@ pub fn candidate_pairs_where(
         .map_or(0, |m| m as u64 + 1);
     let owner_bits = 64 - owners.leading_zeros();
     if owner_bits > 40 {
-        return candidate_pairs_wide(entries, max_bucket, keep);
+        return candidate_pairs_wide(entries, max_bucket, visit);
     }
     // Each entry packed into one u64: the key's high bits, the owner in
     // the low `owner_bits`. Two keys equal on their high 64 - owner_bits
@@ -196,6 +220,7 @@ pub fn candidate_pairs_where(
             part.sort_unstable();
             let mut stats = BucketStats::default();
             let mut pairs = Vec::new();
+            let mut owners: Vec<u32> = Vec::new();
             let mut i = 0;
             while i < part.len() {
                 let key = part[i] & !owner_mask;
@@ -218,15 +243,9 @@ pub fn candidate_pairs_where(
                     if bucket.len() > max_bucket {
                         stats.oversized_buckets += 1;
                     } else {
-                        for (x, &a) in bucket.iter().enumerate() {
-                            let a = a & owner_mask;
-                            for &b in &bucket[x + 1..] {
-                                let b = b & owner_mask;
-                                if keep(a as u32, b as u32) {
-                                    pairs.push(a << 32 | b);
-                                }
-                            }
-                        }
+                        owners.clear();
+                        owners.extend(bucket.iter().map(|&e| (e & owner_mask) as u32));
+                        visit(&owners, &mut pairs);
                     }
                 }
                 i = j;
@@ -255,15 +274,16 @@ fn unpack_pairs(mut pairs: Vec<u64>) -> Vec<(u32, u32)> {
 }
 
 /// [`candidate_pairs`] for owner numbers too wide to pack with the key.
-fn candidate_pairs_wide(
+fn candidate_pairs_wide<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
     mut entries: Vec<(u64, u32)>,
     max_bucket: usize,
-    keep: &(dyn Fn(u32, u32) -> bool + Sync),
+    visit: &V,
 ) -> (Vec<(u32, u32)>, BucketStats) {
     entries.par_sort_unstable();
     entries.dedup();
     let mut stats = BucketStats::default();
     let mut pairs: Vec<u64> = Vec::new();
+    let mut owners: Vec<u32> = Vec::new();
     let mut i = 0;
     while i < entries.len() {
         let key = entries[i].0;
@@ -271,19 +291,15 @@ fn candidate_pairs_wide(
         while j < entries.len() && entries[j].0 == key {
             j += 1;
         }
-        let owners = &entries[i..j];
-        if owners.len() > 1 {
+        let bucket = &entries[i..j];
+        if bucket.len() > 1 {
             stats.shared_buckets += 1;
-            if owners.len() > max_bucket {
+            if bucket.len() > max_bucket {
                 stats.oversized_buckets += 1;
             } else {
-                for (x, &(_, a)) in owners.iter().enumerate() {
-                    for &(_, b) in &owners[x + 1..] {
-                        if keep(a, b) {
-                            pairs.push((a as u64) << 32 | b as u64);
-                        }
-                    }
-                }
+                owners.clear();
+                owners.extend(bucket.iter().map(|e| e.1));
+                visit(&owners, &mut pairs);
             }
         }
         i = j;
@@ -359,10 +375,17 @@ mod tests {
         let entries: Vec<(u64, u32)> = (0..5000u64)
             .map(|i| (mix64(i % 290 + 1), (mix64(i) % 700) as u32))
             .collect();
+        let every = |owners: &[u32], pairs: &mut Vec<u64>| {
+            for (x, &a) in owners.iter().enumerate() {
+                for &b in &owners[x + 1..] {
+                    pairs.push(u64::from(a) << 32 | u64::from(b));
+                }
+            }
+        };
         for max_bucket in [3, 50, usize::MAX] {
             assert_eq!(
                 candidate_pairs(entries.clone(), max_bucket),
-                candidate_pairs_wide(entries.clone(), max_bucket, &|_, _| true)
+                candidate_pairs_wide(entries.clone(), max_bucket, &every)
             );
             let odd = |a: u32, b: u32| (a + b) % 2 == 1;
             let (all, _) = candidate_pairs(entries.clone(), max_bucket);
