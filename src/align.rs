@@ -166,6 +166,9 @@ pub fn align_pair(
     out
 }
 
+/// Chains are bridged across gaps of at most this many times `max_gap`.
+const BRIDGE_REACH: usize = 4;
+
 /// Join chains that follow each other in both texts when the text between
 /// them is shared, seeds or not: in copy built of stock phrases the seeds
 /// can be further apart than `max_gap` while the text between them is the
@@ -183,7 +186,11 @@ fn bridge_shared_gaps(
         if let Some(last) = out.last_mut() {
             let (l, r) = (last.run, c.run);
             let follows = r.a0 + n > l.a1 && r.b0 + n > l.b1 && r.a1 > l.a1 && r.b1 > l.b1;
-            if follows {
+            // Gaps far longer than `max_gap` are not worth a look: seeds
+            // are rarely that sparse, and the test costs a sort of the gap.
+            let near =
+                r.a0 < l.a1 + BRIDGE_REACH * p.max_gap && r.b0 < l.b1 + BRIDGE_REACH * p.max_gap;
+            if follows && near {
                 // The gaps with the first shingle of the next chain, so
                 // that shingles starting in the gap count.
                 let (ga0, gb0) = (l.a1.min(r.a0), l.b1.min(r.b0));
@@ -355,8 +362,9 @@ fn tokens_match(ta: &str, a: &Token, tb: &str, b: &Token) -> bool {
 /// falls 3 below its best. Extension runs on through text too common to
 /// be a seed (a stock phrase that opens the reprinted lead is still part
 /// of it), but matches count as evidence only up to the first common
-/// shingle, so common text cannot make a passage on its own. Returns the
-/// number of matched tokens added as evidence.
+/// shingle, so common text cannot make a passage on its own (and there
+/// only equal tokens match, not near-equal ones). Returns the number of
+/// matched tokens added as evidence.
 fn extend(ta: &str, da: &ShingledDoc, tb: &str, db: &ShingledDoc, run: &mut Run) -> usize {
     const X: i64 = 3;
     let (a, b) = (&da.tokens[..], &db.tokens[..]);
@@ -367,7 +375,8 @@ fn extend(ta: &str, da: &ShingledDoc, tb: &str, db: &ShingledDoc, run: &mut Run)
     let mut evidence = true;
     while i <= run.a0 && i <= run.b0 {
         evidence &= !da.is_common(run.a0 - i) && !db.is_common(run.b0 - i);
-        if tokens_match(ta, &a[run.a0 - i], tb, &b[run.b0 - i]) {
+        let (x, y) = (&a[run.a0 - i], &b[run.b0 - i]);
+        if x.hash == y.hash || (evidence && tokens_match(ta, x, tb, y)) {
             score += 1;
             m += usize::from(evidence);
         } else {
@@ -390,7 +399,8 @@ fn extend(ta: &str, da: &ShingledDoc, tb: &str, db: &ShingledDoc, run: &mut Run)
     let mut evidence = true;
     while run.a1 + i < a.len() && run.b1 + i < b.len() {
         evidence &= !da.is_common(run.a1 + i) && !db.is_common(run.b1 + i);
-        if tokens_match(ta, &a[run.a1 + i], tb, &b[run.b1 + i]) {
+        let (x, y) = (&a[run.a1 + i], &b[run.b1 + i]);
+        if x.hash == y.hash || (evidence && tokens_match(ta, x, tb, y)) {
             score += 1;
             m += usize::from(evidence);
         } else {
