@@ -16,7 +16,7 @@ use std::io::Write;
 
 use crate::corpus::{Corpus, Document, Skipped};
 use crate::error::{Error, Result};
-use crate::lsh::{Banding, bucket_pairs};
+use crate::lsh::{Banding, bucket_pairs, each_pair};
 use crate::minhash::{MAX_PERM, signature};
 use crate::shingle::shingle_hashes;
 use crate::text::tokenize;
@@ -159,30 +159,26 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
     let min_same = (0..=k)
         .find(|&same| estimate_from(same, k) >= t - margin)
         .unwrap_or(k + 1);
-    let keep = |x: u32, y: u32| equal_bytes(sig_of(x), sig_of(y)) >= min_same;
     // A large bucket (site chrome shared by thousands of one outlet's
     // pages) has its members' signatures copied side by side first, so
     // that its pairs are compared in cache rather than across the whole
     // signature array.
     let visit = |owners: &[u32], pairs: &mut Vec<u64>| {
-        let pack = |a: u32, b: u32| u64::from(a) << 32 | u64::from(b);
         if owners.len() <= GATHER_FROM {
-            for (x, &a) in owners.iter().enumerate() {
-                for &b in &owners[x + 1..] {
-                    if keep(a, b) {
-                        pairs.push(pack(a, b));
-                    }
-                }
-            }
-            return;
-        }
-        let local: Vec<u8> = owners.iter().flat_map(|&o| sig_of(o)).copied().collect();
-        for (x, sx) in local.chunks_exact(k).enumerate() {
-            for (y, sy) in local.chunks_exact(k).enumerate().skip(x + 1) {
-                if equal_bytes(sx, sy) >= min_same {
-                    pairs.push(pack(owners[x], owners[y]));
-                }
-            }
+            let sig = |x: usize| sig_of(owners[x]);
+            each_pair(
+                owners,
+                |x, y| equal_bytes(sig(x), sig(y)) >= min_same,
+                pairs,
+            );
+        } else {
+            let local: Vec<u8> = owners.iter().flat_map(|&o| sig_of(o)).copied().collect();
+            let sig = |x: usize| &local[x * k..(x + 1) * k];
+            each_pair(
+                owners,
+                |x, y| equal_bytes(sig(x), sig(y)) >= min_same,
+                pairs,
+            );
         }
     };
     let (candidates, _) = bucket_pairs(entries, usize::MAX, &visit);

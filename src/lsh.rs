@@ -156,15 +156,22 @@ pub fn candidate_pairs_where<F: Fn(u32, u32) -> bool + Sync>(
         entries,
         max_bucket,
         &|owners: &[u32], pairs: &mut Vec<u64>| {
-            for (x, &a) in owners.iter().enumerate() {
-                for &b in &owners[x + 1..] {
-                    if keep(a, b) {
-                        pairs.push(u64::from(a) << 32 | u64::from(b));
-                    }
-                }
-            }
+            each_pair(owners, |x, y| keep(owners[x], owners[y]), pairs);
         },
     )
+}
+
+/// Push every pair of `owners` (packed as `a << 32 | b`, in bucket order)
+/// for which `keep(x, y)` holds, `x < y` being positions in `owners`.
+#[inline]
+pub(crate) fn each_pair(owners: &[u32], keep: impl Fn(usize, usize) -> bool, pairs: &mut Vec<u64>) {
+    for x in 0..owners.len() {
+        for y in x + 1..owners.len() {
+            if keep(x, y) {
+                pairs.push(u64::from(owners[x]) << 32 | u64::from(owners[y]));
+            }
+        }
+    }
 }
 
 /// The bucketing under [`candidate_pairs_where`]: `visit` is given each
@@ -375,13 +382,7 @@ mod tests {
         let entries: Vec<(u64, u32)> = (0..5000u64)
             .map(|i| (mix64(i % 290 + 1), (mix64(i) % 700) as u32))
             .collect();
-        let every = |owners: &[u32], pairs: &mut Vec<u64>| {
-            for (x, &a) in owners.iter().enumerate() {
-                for &b in &owners[x + 1..] {
-                    pairs.push(u64::from(a) << 32 | u64::from(b));
-                }
-            }
-        };
+        let every = |owners: &[u32], pairs: &mut Vec<u64>| each_pair(owners, |_, _| true, pairs);
         for max_bucket in [3, 50, usize::MAX] {
             assert_eq!(
                 candidate_pairs(entries.clone(), max_bucket),
