@@ -88,8 +88,11 @@ pub fn write_json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         quotes: &report.quotes,
         stats: &report.stats,
     };
-    serde_json::to_writer_pretty(&mut *out, &json)?;
-    writeln!(out)
+    // Serialized into a buffer first: many small writes through `dyn
+    // Write` cost more than the serializing itself.
+    let mut buf = serde_json::to_vec_pretty(&json)?;
+    buf.push(b'\n');
+    out.write_all(&buf)
 }
 
 /// Write the report as text for people: per cluster its documents, its
