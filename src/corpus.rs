@@ -264,6 +264,23 @@ impl Default for ReadOptions {
 /// `--manifest` file cannot be read or has no `file` column. See the module
 /// documentation for how each kind of input is treated.
 pub fn read_corpus(paths: &[PathBuf], options: &ReadOptions) -> Result<Corpus> {
+    read_corpus_with(paths, options, |_| ()).map(|(corpus, _)| corpus)
+}
+
+/// [`read_corpus`], calling `each` on every document as soon as it is
+/// read, on the thread that read it, while its text is still in cache.
+///
+/// Returns the corpus and what `each` returned for each of its documents,
+/// in the same order (a document dropped as a repeated id is dropped with
+/// its result). `each` may take the document's text when nothing after it
+/// needs the text: `wiretrace dedup` hashes each text this way and keeps
+/// only its signature, so the texts of a JSON Lines file are never all in
+/// memory at once.
+pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
+    paths: &[PathBuf],
+    options: &ReadOptions,
+    each: F,
+) -> Result<(Corpus, Vec<T>)> {
     let mut clock = crate::scan::Stopwatch::new();
     for p in paths {
         if let Err(e) = std::fs::metadata(p)
@@ -306,7 +323,8 @@ pub fn read_corpus(paths: &[PathBuf], options: &ReadOptions) -> Result<Corpus> {
     }
 
     let max = options.max_file_bytes;
-    let outcomes: Vec<Vec<Item>> = walker
+    let each = &each;
+    let outcomes: Vec<Vec<Item<T>>> = walker
         .entries
         .into_par_iter()
         .map(|entry| match entry {
@@ -315,8 +333,8 @@ pub fn read_corpus(paths: &[PathBuf], options: &ReadOptions) -> Result<Corpus> {
                 display,
                 id,
                 meta,
-            } => vec![read_text_file(&path, display, id, meta, max)],
-            Entry::Jsonl { path, display } => read_jsonl_file(&path, &display, max),
+            } => vec![read_text_file(&path, display, id, meta, max, each)],
+            Entry::Jsonl { path, display } => read_jsonl_file(&path, &display, max, each),
             Entry::Skip(s) => vec![Item::Skip(s)],
             Entry::Warn(w) => vec![Item::Warn(w)],
         })
@@ -327,15 +345,15 @@ pub fn read_corpus(paths: &[PathBuf], options: &ReadOptions) -> Result<Corpus> {
     // Documents in input order; a later document whose id was seen before
     // is skipped (found by sorting positions by id, not by hashing copies
     // of every id).
-    let mut docs: Vec<Option<Document>> = Vec::new();
+    let mut docs: Vec<Option<(Document, T)>> = Vec::new();
     // Skips with the position of their item, so that duplicates found
     // below take their place in input order.
     let mut skipped: Vec<(usize, Skipped)> = Vec::new();
     let mut doc_item: Vec<usize> = Vec::new();
     for (at, item) in outcomes.into_iter().flatten().enumerate() {
         match item {
-            Item::Doc(d) => {
-                docs.push(Some(*d));
+            Item::Doc(d, t) => {
+                docs.push(Some((*d, t)));
                 doc_item.push(at);
             }
             Item::Skip(s) => skipped.push((at, s)),
@@ -343,7 +361,11 @@ pub fn read_corpus(paths: &[PathBuf], options: &ReadOptions) -> Result<Corpus> {
         }
     }
     let mut order: Vec<usize> = (0..docs.len()).collect();
-    let id_of = |i: usize| docs[i].as_ref().map_or("", |d| d.id.as_str());
+    let ids: Vec<&str> = docs
+        .iter()
+        .map(|d| d.as_ref().map_or("", |d| d.0.id.as_str()))
+        .collect();
+    let id_of = |i: usize| ids[i];
     order.par_sort_by(|&x, &y| id_of(x).cmp(id_of(y)).then(x.cmp(&y)));
     let mut repeats: Vec<(usize, usize)> = Vec::new(); // (later, first)
     let mut run = 0;
@@ -356,18 +378,19 @@ pub fn read_corpus(paths: &[PathBuf], options: &ReadOptions) -> Result<Corpus> {
     for (later, first) in repeats {
         let first_path = docs[first]
             .as_ref()
-            .map_or("", |d| d.path.as_str())
+            .map_or("", |d| d.0.path.as_str())
             .to_string();
-        if let Some(d) = docs[later].take() {
+        if let Some((d, _)) = docs[later].take() {
             let reason = format!("duplicate id {} (first read from {first_path})", d.id);
             skipped.push((doc_item[later], skip(d.path, reason)));
         }
     }
     skipped.sort_by_key(|s| s.0);
     corpus.skipped = skipped.into_iter().map(|s| s.1).collect();
-    corpus.documents = docs.into_iter().flatten().collect();
+    let (documents, results) = docs.into_iter().flatten().unzip();
+    corpus.documents = documents;
     clock.lap("read: documents gathered");
-    Ok(corpus)
+    Ok((corpus, results))
 }
 
 // ---------------------------------------------------------------------------
@@ -400,8 +423,8 @@ enum Entry {
 }
 
 /// One result of reading, in input order.
-enum Item {
-    Doc(Box<Document>),
+enum Item<T> {
+    Doc(Box<Document>, T),
     Skip(Skipped),
     Warn(String),
 }
@@ -933,7 +956,14 @@ fn read_limited(path: &Path, max: u64) -> std::result::Result<Vec<u8>, String> {
     Ok(buf)
 }
 
-fn read_text_file(path: &Path, display: String, id: String, meta: Meta, max: u64) -> Item {
+fn read_text_file<T: Send, F: Fn(&mut Document) -> T + Sync>(
+    path: &Path,
+    display: String,
+    id: String,
+    meta: Meta,
+    max: u64,
+    each: &F,
+) -> Item<T> {
     let bytes = match read_limited(path, max) {
         Ok(b) => b,
         Err(reason) => return Item::Skip(skip(display, reason)),
@@ -947,7 +977,8 @@ fn read_text_file(path: &Path, display: String, id: String, meta: Meta, max: u64
             d.published = meta.published;
             d.url = meta.url;
             d.title = meta.title;
-            Item::Doc(Box::new(d))
+            let t = each(&mut d);
+            Item::Doc(Box::new(d), t)
         }
         Err(reason) => Item::Skip(skip(display, reason)),
     }
@@ -957,12 +988,23 @@ fn read_text_file(path: &Path, display: String, id: String, meta: Meta, max: u64
 /// of a block are split among threads at line boundaries and parsed in
 /// parallel, so memory stays bounded by a block (plus the documents)
 /// whatever the file's size, and items come out in line order.
-fn read_jsonl_file(path: &Path, display: &str, max: u64) -> Vec<Item> {
-    read_jsonl_blocks(path, display, max, JSONL_BLOCK_BYTES)
+fn read_jsonl_file<T: Send, F: Fn(&mut Document) -> T + Sync>(
+    path: &Path,
+    display: &str,
+    max: u64,
+    each: &F,
+) -> Vec<Item<T>> {
+    read_jsonl_blocks(path, display, max, JSONL_BLOCK_BYTES, each)
 }
 
 /// [`read_jsonl_file`] with blocks of `block` bytes.
-fn read_jsonl_blocks(path: &Path, display: &str, max: u64, block: usize) -> Vec<Item> {
+fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
+    path: &Path,
+    display: &str,
+    max: u64,
+    block: usize,
+    each: &F,
+) -> Vec<Item<T>> {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) => return vec![Item::Skip(skip(display, format!("cannot open: {e}")))],
@@ -995,7 +1037,7 @@ fn read_jsonl_blocks(path: &Path, display: &str, max: u64, block: usize) -> Vec<
                 // Lines complete before the error are kept.
                 buf.truncate(old);
                 let cut = buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-                let (more, r) = parse_jsonl_lines(display, &buf[..cut], lines, max);
+                let (more, r) = parse_jsonl_lines(display, &buf[..cut], lines, max, each);
                 items.extend(more);
                 records += r.records;
                 let n = lines + r.lines + 1;
@@ -1052,7 +1094,7 @@ fn read_jsonl_blocks(path: &Path, display: &str, max: u64, block: usize) -> Vec<
         } else {
             buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
         };
-        let (more, r) = parse_jsonl_lines(display, &buf[..cut], lines, max);
+        let (more, r) = parse_jsonl_lines(display, &buf[..cut], lines, max, each);
         items.extend(more);
         lines += r.lines;
         records += r.records;
@@ -1085,12 +1127,13 @@ struct LineCounts {
 /// Parse the lines of `block` (whole lines; the last may lack its line
 /// ending only at the end of the file), numbered from `before + 1`: the
 /// block is cut at line boundaries into pieces parsed in parallel.
-fn parse_jsonl_lines(
+fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
     display: &str,
     block: &[u8],
     before: usize,
     max: u64,
-) -> (Vec<Item>, LineCounts) {
+    each: &F,
+) -> (Vec<Item<T>>, LineCounts) {
     if block.is_empty() {
         return (Vec::new(), LineCounts::default());
     }
@@ -1115,7 +1158,7 @@ fn parse_jsonl_lines(
         first.push(n);
         n += piece.iter().filter(|&&b| b == b'\n').count() + usize::from(!piece.ends_with(b"\n"));
     }
-    let parsed: Vec<(Vec<Item>, usize)> = pieces
+    let parsed: Vec<(Vec<Item<T>>, usize)> = pieces
         .par_iter()
         .zip(first)
         .map(|(piece, mut line_no)| {
@@ -1134,7 +1177,7 @@ fn parse_jsonl_lines(
                     )));
                 } else if !line.iter().all(|b| b.is_ascii_whitespace()) {
                     records += 1;
-                    items.extend(jsonl_record(display, line_no, line));
+                    items.extend(jsonl_record(display, line_no, line, each));
                 }
             }
             (items, records)
@@ -1148,18 +1191,24 @@ fn parse_jsonl_lines(
 }
 
 /// The items of one non-blank JSON Lines line.
-fn jsonl_record(display: &str, line_no: usize, line: &[u8]) -> Vec<Item> {
+fn jsonl_record<T: Send, F: Fn(&mut Document) -> T + Sync>(
+    display: &str,
+    line_no: usize,
+    line: &[u8],
+    each: &F,
+) -> Vec<Item<T>> {
     let here = format!("{display}:{line_no}");
     let (text, encoding) = decode_8bit(line);
     match parse_jsonl_line(&text) {
         Ok((mut doc, warnings)) => {
             doc.set_encoding(encoding);
-            let mut items: Vec<Item> = warnings
+            let mut items: Vec<Item<T>> = warnings
                 .into_iter()
                 .map(|w| Item::Warn(format!("{here}: {w}")))
                 .collect();
             doc.path = here;
-            items.push(Item::Doc(Box::new(doc)));
+            let t = each(&mut doc);
+            items.push(Item::Doc(Box::new(doc), t));
             items
         }
         Err(reason) => vec![Item::Skip(skip(here, format!("line {line_no}: {reason}")))],
@@ -2633,6 +2682,7 @@ mod tests {
             "gone".into(),
             Meta::default(),
             100,
+            &|_: &mut Document| (),
         );
         match item {
             Item::Skip(s) => assert!(s.reason.starts_with("cannot open: No such file")),
@@ -2706,18 +2756,18 @@ mod tests {
         }
         body.push_str("{\"id\": \"last\", \"text\": \"no line ending\"}");
         std::fs::write(&path, &body).unwrap();
-        let show = |items: Vec<Item>| -> Vec<String> {
+        let show = |items: Vec<Item<()>>| -> Vec<String> {
             items
                 .into_iter()
                 .map(|i| match i {
-                    Item::Doc(d) => format!("doc {} {} {:?}", d.id, d.path, d.text),
+                    Item::Doc(d, ()) => format!("doc {} {} {:?}", d.id, d.path, d.text),
                     Item::Skip(s) => format!("skip {} {}", s.path, s.reason),
                     Item::Warn(w) => format!("warn {w}"),
                 })
                 .collect()
         };
         for max in [1 << 20, 100] {
-            let whole = show(read_jsonl_blocks(&path, "x", max, 1 << 20));
+            let whole = show(read_jsonl_blocks(&path, "x", max, 1 << 20, &|_: &mut Document| ()));
             assert!(
                 whole.iter().any(|l| l.starts_with("doc last x:41")),
                 "{whole:?}"
@@ -2728,7 +2778,7 @@ mod tests {
             );
             for block in [1, 2, 3, 7, 64, 150, 1000] {
                 assert_eq!(
-                    show(read_jsonl_blocks(&path, "x", max, block)),
+                    show(read_jsonl_blocks(&path, "x", max, block, &|_: &mut Document| ())),
                     whole,
                     "block {block}, max {max}"
                 );

@@ -14,12 +14,13 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::io::Write;
 
-use crate::corpus::{Corpus, Document, Skipped};
+use crate::corpus::{Corpus, Document, ReadOptions, Skipped, read_corpus_with};
 use crate::error::{Error, Result};
 use crate::lsh::{Banding, bucket_pairs, each_pair};
 use crate::minhash::{MAX_PERM, signature};
 use crate::shingle::shingle_hashes;
-use crate::text::tokenize;
+use crate::text::{Token, tokenize};
+use std::path::PathBuf;
 
 /// Largest chance that LSH misses a pair exactly at the threshold.
 const MAX_MISS: f64 = 1e-4;
@@ -80,8 +81,56 @@ pub struct DedupReport {
     pub banding: Banding,
 }
 
-/// Find near-duplicate documents in `corpus`.
-pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
+/// What dedup keeps of one document once its text is hashed.
+struct Sketch {
+    /// The low byte of each bin's minimum (b-bit MinHash, Li & König
+    /// 2010: a pair agrees on a byte with probability J + (1 - J) / 256,
+    /// corrected for in `estimate`); empty when the document has no
+    /// shingle.
+    sig: Vec<u8>,
+    /// Its LSH band keys (empty with `sig`).
+    keys: Vec<u64>,
+    /// Its shingles as 32-bit fingerprints, for the exact check.
+    fingerprints: Vec<u32>,
+}
+
+thread_local! {
+    /// Per-thread buffers for [`sketch`]: tokens, shingles, the signature
+    /// and the band keys.
+    static SCRATCH: std::cell::RefCell<(Vec<Token>, Vec<u64>, Vec<u64>, Vec<u64>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
+}
+
+/// Hash a document for dedup, and release its text (nothing after this
+/// reads it).
+fn sketch(d: &mut Document, s: &DedupSettings, banding: &Banding) -> Sketch {
+    SCRATCH.with(|scratch| {
+        let (tokens, shingles, sig, keys) = &mut *scratch.borrow_mut();
+        tokenize(&d.text, tokens);
+        d.text = String::new();
+        shingle_hashes(tokens, s.ngram, shingles);
+        let fingerprints = shingles.iter().map(|&h| h as u32).collect();
+        if !signature(shingles.iter().copied(), s.num_perm, sig) {
+            return Sketch {
+                sig: Vec::new(),
+                keys: Vec::new(),
+                fingerprints,
+            };
+        }
+        keys.clear();
+        banding.keys(sig, keys);
+        Sketch {
+            sig: sig.iter().map(|&v| v as u8).collect(),
+            keys: keys.clone(),
+            fingerprints,
+        }
+    })
+}
+
+/// Check the settings and choose the banding: bands narrow enough that a
+/// pair at exactly the threshold is missed less than once in 10,000
+/// (pairs above it less often still).
+fn banding_for(s: &DedupSettings) -> Result<Banding> {
     if !(s.threshold > 0.0 && s.threshold <= 1.0) {
         return Err(Error::Settings("threshold must be in (0, 1]".into()));
     }
@@ -90,59 +139,68 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
             "num-perm must be 1..=1024 and ngram at least 1".into(),
         ));
     }
-    let mut clock = crate::scan::Stopwatch::new();
+    Ok(Banding::for_recall(s.num_perm, s.threshold, MAX_MISS))
+}
+
+/// Find near-duplicate documents in `corpus`.
+pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
+    let banding = banding_for(s)?;
     let Corpus {
         mut documents,
         skipped,
         ..
     } = corpus;
+    let mut clock = crate::scan::Stopwatch::new();
+    let sketches: Vec<Sketch> = documents
+        .par_iter_mut()
+        .map(|d| sketch(d, s, &banding))
+        .collect();
+    clock.lap("dedup: tokenize, shingle, signature");
+    Ok(dedup_sketched(documents, skipped, sketches, s, banding))
+}
+
+/// Read `paths` (as [`read_corpus`] does) and find near-duplicate
+/// documents, hashing each document as soon as it is read.
+///
+/// The same report as `dedup(read_corpus(paths, options)?, s)`, sooner and
+/// in less memory: each text is hashed on the thread that parsed it, while
+/// it is in cache, and released at once, so the texts are never all held.
+pub fn dedup_paths(
+    paths: &[PathBuf],
+    options: &ReadOptions,
+    s: &DedupSettings,
+) -> Result<DedupReport> {
+    let banding = banding_for(s)?;
+    let mut clock = crate::scan::Stopwatch::new();
+    let (corpus, sketches) = read_corpus_with(paths, options, |d| sketch(d, s, &banding))?;
+    clock.lap("dedup: read and hash");
+    Ok(dedup_sketched(corpus.documents, corpus.skipped, sketches, s, banding))
+}
+
+/// Dedup from each document's sketch (aligned with `documents`).
+fn dedup_sketched(
+    documents: Vec<Document>,
+    skipped: Vec<Skipped>,
+    sketches: Vec<Sketch>,
+    s: &DedupSettings,
+    banding: Banding,
+) -> DedupReport {
+    let mut clock = crate::scan::Stopwatch::new();
     let k = s.num_perm;
     let n = documents.len();
-    // Bands narrow enough that a pair at exactly the threshold is missed
-    // less than once in 10,000 (pairs above it less often still).
-    let banding = Banding::for_recall(k, s.threshold, MAX_MISS);
     let bands = banding.bands;
-    // Pass 1: per document, its band keys and its signature, kept as the
-    // low byte of each bin's minimum (b-bit MinHash, Li & König 2010: a
-    // pair agrees on a byte with probability J + (1 - J) / 256, corrected
-    // for in `estimate`), in flat vectors; nothing else is kept.
+    // The signatures side by side, the band keys as LSH entries, and the
+    // fingerprints for pass 2; nothing else is kept.
     let mut sigs = vec![0u8; n * k];
-    let mut keys = vec![0u64; n * bands];
-    let mut has_sig = vec![false; n];
-    // Each document's shingles, as 32-bit fingerprints, for pass 2; the
-    // text itself is not needed again and is released.
-    let mut fingerprints: Vec<Vec<u32>> = vec![Vec::new(); n];
-    sigs.par_chunks_mut(k)
-        .zip(keys.par_chunks_mut(bands))
-        .zip(has_sig.par_iter_mut())
-        .zip(fingerprints.par_iter_mut())
-        .zip(documents.par_iter_mut())
-        .for_each_init(
-            || (Vec::new(), Vec::new(), Vec::with_capacity(k), Vec::new()),
-            |(tokens, shingles, sig, band_keys), ((((sig_out, keys_out), has), fps), d)| {
-                tokenize(&d.text, tokens);
-                d.text = String::new();
-                shingle_hashes(tokens, s.ngram, shingles);
-                *fps = shingles.iter().map(|&h| h as u32).collect();
-                if signature(shingles.iter().copied(), k, sig) {
-                    for (o, &v) in sig_out.iter_mut().zip(sig.iter()) {
-                        *o = v as u8;
-                    }
-                    band_keys.clear();
-                    banding.keys(sig, band_keys);
-                    keys_out.copy_from_slice(band_keys);
-                    *has = true;
-                }
-            },
-        );
-    clock.lap("dedup: tokenize, shingle, signature");
     let mut entries: Vec<(u64, u32)> = Vec::with_capacity(n * bands);
-    for (i, ks) in keys.chunks_exact(bands.max(1)).enumerate() {
-        if has_sig[i] {
-            entries.extend(ks.iter().map(|&key| (key, i as u32)));
+    let mut fingerprints: Vec<Vec<u32>> = Vec::with_capacity(n);
+    for (i, sk) in sketches.into_iter().enumerate() {
+        if sk.sig.len() == k {
+            sigs[i * k..(i + 1) * k].copy_from_slice(&sk.sig);
+            entries.extend(sk.keys.iter().map(|&key| (key, i as u32)));
         }
+        fingerprints.push(sk.fingerprints);
     }
-    drop(keys);
     // Candidates are checked against the signatures as they leave their
     // buckets. A pair whose estimate is more than Z standard errors (of
     // a K-value estimate at the threshold, the worst case for a pair on
@@ -260,13 +318,13 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
     pairs.sort_by_key(|p| (p.a, p.b));
     clock.lap("dedup: exact check");
     let clusters = group(documents.len(), &pairs);
-    Ok(DedupReport {
+    DedupReport {
         documents,
         skipped,
         pairs,
         clusters,
         banding,
-    })
+    }
 }
 
 /// Buckets with more owners than this have their signatures gathered

@@ -281,13 +281,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             num_perm,
             ngram,
         } => {
-            let corpus = read_inputs(&input)?;
             let settings = wiretrace::DedupSettings {
                 threshold,
                 num_perm,
                 ngram,
             };
-            let report = wiretrace::dedup(corpus, &settings)?;
+            let report = wiretrace::dedup_paths(&input.paths, &read_options(&input)?, &settings)?;
+            report_skipped(&report.skipped);
             let mut buf: Vec<u8> = Vec::new();
             match output.format {
                 Format::Json => wiretrace::write_dedup_json(&report, &mut buf)?,
@@ -422,21 +422,29 @@ impl Progress for Bars {
 }
 
 fn read_inputs(input: &InputArgs) -> Result<wiretrace::Corpus> {
+    let corpus = read_corpus(&input.paths, &read_options(input)?)?;
+    report_skipped(&corpus.skipped);
+    Ok(corpus)
+}
+
+/// Set up the worker threads and the reading options from the flags.
+fn read_options(input: &InputArgs) -> Result<ReadOptions> {
     if let Some(n) = input.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build_global()
             .context("setting up worker threads")?;
     }
-    let options = ReadOptions {
+    Ok(ReadOptions {
         manifest: input.manifest.clone(),
         max_file_bytes: input.max_file_bytes,
-    };
-    let corpus = read_corpus(&input.paths, &options)?;
-    for s in &corpus.skipped {
+    })
+}
+
+fn report_skipped(skipped: &[wiretrace::Skipped]) {
+    for s in skipped {
         eprintln!("wiretrace: skipped {}: {}", s.path, s.reason);
     }
-    Ok(corpus)
 }
 
 fn exit_code(clean: bool) -> ExitCode {
