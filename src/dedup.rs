@@ -596,6 +596,44 @@ mod tests {
     }
 
     #[test]
+    fn reading_and_hashing_together_gives_the_same_report() {
+        let dir = std::env::temp_dir().join(format!("wiretrace-dedup-paths-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = include_str!("../seeds/003_5edc88af400f5deb.txt");
+        let edited = base.replace("U.S.", "US").replace("militants", "terrorists");
+        let line = |id: &str, text: &str| serde_json::json!({"id": id, "text": text}).to_string();
+        let jsonl = [
+            line("a", base),
+            line("b", &edited),
+            "{not json".to_string(),
+            line("a", "a repeated id is skipped"),
+            line("c", include_str!("../seeds/001_848d868a6b3a0ab3.txt")),
+        ]
+        .join("\n");
+        std::fs::write(dir.join("x.jsonl"), jsonl).unwrap();
+        let half = edited.len() / 2;
+        let half = (half..edited.len()).find(|&i| edited.is_char_boundary(i)).unwrap_or(0);
+        std::fs::write(dir.join("d.txt"), &edited[..half]).unwrap();
+        let paths = [dir.clone()];
+        let options = ReadOptions::default();
+        let s = DedupSettings {
+            threshold: 0.4,
+            ..DedupSettings::default()
+        };
+        let together = dedup_paths(&paths, &options, &s).unwrap();
+        let apart = dedup(crate::corpus::read_corpus(&paths, &options).unwrap(), &s).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        let ids = |r: &DedupReport| r.documents.iter().map(|d| d.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&together), ["d", "a", "b", "c"]);
+        assert_eq!(ids(&together), ids(&apart));
+        assert_eq!(together.skipped, apart.skipped);
+        assert_eq!(together.skipped.len(), 2);
+        assert_eq!(together.pairs, apart.pairs);
+        assert_eq!(together.clusters, apart.clusters);
+        assert_eq!(together.clusters, vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
     fn counts_equal_bytes() {
         let a: Vec<u8> = (0..131u32).map(|i| (i * 7) as u8).collect();
         let mut b = a.clone();
