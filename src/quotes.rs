@@ -114,7 +114,11 @@ struct Quote {
     speaker: Option<String>,
     speaker_key: Option<String>,
     norm: String,
-    words: Vec<String>,
+    /// Each word of `norm`, hashed (xxh3): words are compared as numbers.
+    words: Vec<u64>,
+    /// Whether the quote is specific enough to match inside a longer one
+    /// (see [`specific`]).
+    specific: bool,
 }
 
 /// Where the story ends and reader comments begin.
@@ -179,6 +183,7 @@ fn make_quote(text: &str, marks: (usize, usize, usize, usize), nested: bool) -> 
         speaker_key: None,
         norm: String::new(),
         words: Vec::new(),
+        specific: false,
     })
 }
 
@@ -771,18 +776,19 @@ fn normalize(s: &str) -> String {
 }
 
 /// Hash of `n` words starting at `i`.
-fn gram_hash(words: &[String], i: usize, n: usize) -> u64 {
-    let joined = words[i..i + n].join(" ");
-    xxh3_64(joined.as_bytes())
+fn gram_hash(words: &[u64], i: usize, n: usize) -> u64 {
+    words[i..i + n]
+        .iter()
+        .fold(n as u64, |h, &w| crate::shingle::mix64(h.rotate_left(17) ^ w))
 }
 
 /// Is `short` a contiguous run of words inside `long`?
-fn contains_words(long: &[String], short: &[String]) -> bool {
+fn contains_words(long: &[u64], short: &[u64]) -> bool {
     !short.is_empty() && long.windows(short.len()).any(|w| w == short)
 }
 
 /// Length of the longest common run of words.
-fn longest_common_run(a: &[String], b: &[String]) -> usize {
+fn longest_common_run(a: &[u64], b: &[u64]) -> usize {
     let mut prev = vec![0usize; b.len() + 1];
     let mut cur = vec![0usize; b.len() + 1];
     let mut best = 0;
@@ -797,7 +803,7 @@ fn longest_common_run(a: &[String], b: &[String]) -> usize {
 }
 
 /// Is a short quote specific enough to match inside a longer one?
-fn specific(words: &[String]) -> bool {
+fn specific(words: &[&str]) -> bool {
     words.len() >= 4 || words.iter().any(|w| w.chars().count() >= 5)
 }
 
@@ -811,7 +817,7 @@ fn same_quote(a: &Quote, b: &Quote) -> bool {
     } else {
         (b, a)
     };
-    if specific(&short.words) && contains_words(&long.words, &short.words) {
+    if short.specific && contains_words(&long.words, &short.words) {
         return true;
     }
     let bytes = a.norm.len().max(b.norm.len());
@@ -1008,7 +1014,9 @@ fn document_quotes(idx: usize, doc: &Document) -> Vec<Quote> {
     for q in &mut quotes {
         q.doc = idx;
         q.norm = normalize(slice(&doc.text, q.start, q.end));
-        q.words = q.norm.split(' ').map(str::to_string).collect();
+        let words: Vec<&str> = q.norm.split(' ').collect();
+        q.specific = specific(&words);
+        q.words = words.iter().map(|w| xxh3_64(w.as_bytes())).collect();
     }
     quotes.retain(|q| q.words.len() >= MIN_WORDS);
     quotes
