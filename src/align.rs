@@ -501,6 +501,58 @@ pub(crate) fn bounded_levenshtein<T: PartialEq>(a: &[T], b: &[T], k: usize) -> O
     (d <= k).then_some(d)
 }
 
+/// Levenshtein distance of two byte strings by Myers' bit-parallel
+/// algorithm (Myers 1999), with Hyyrö's blocks for strings over 64 bytes:
+/// the shorter string's bytes are the rows, 64 rows a word, and one column
+/// costs a few word operations per block instead of one step per cell.
+pub(crate) fn levenshtein_bytes(a: &[u8], b: &[u8]) -> usize {
+    let (rows, cols) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let m = rows.len();
+    if m == 0 {
+        return cols.len();
+    }
+    let blocks = m.div_ceil(64);
+    // For each byte value, the rows holding it.
+    let mut peq = vec![0u64; 256 * blocks];
+    for (i, &c) in rows.iter().enumerate() {
+        peq[c as usize * blocks + i / 64] |= 1 << (i % 64);
+    }
+    // Vertical deltas of the current column: +1 (pv) or -1 (mv) per row.
+    let mut pv = vec![u64::MAX; blocks];
+    let mut mv = vec![0u64; blocks];
+    let last_row = 1u64 << ((m - 1) % 64);
+    let mut distance = m;
+    for &c in cols {
+        let eqs = &peq[c as usize * blocks..(c as usize + 1) * blocks];
+        // The horizontal delta entering the block from above: row 0 of
+        // the table grows by one per column.
+        let mut carry: i8 = 1;
+        for (blk, &eq) in eqs.iter().enumerate() {
+            let (p, n) = (pv[blk], mv[blk]);
+            let xv = eq | n;
+            let eq = eq | u64::from(carry < 0);
+            let xh = ((eq & p).wrapping_add(p) ^ p) | eq;
+            let ph = n | !(xh | p);
+            let mh = p & xh;
+            let top = if blk + 1 == blocks { last_row } else { 1 << 63 };
+            let out = if ph & top != 0 {
+                1
+            } else if mh & top != 0 {
+                -1
+            } else {
+                0
+            };
+            let ph = (ph << 1) | u64::from(carry > 0);
+            let mh = (mh << 1) | u64::from(carry < 0);
+            pv[blk] = mh | !(xv | ph);
+            mv[blk] = ph & xv;
+            carry = out;
+        }
+        distance = distance.wrapping_add_signed(isize::from(carry));
+    }
+    distance
+}
+
 /// Merge passages that overlap in both texts (extension can make
 /// neighbours meet).
 fn merge_overlapping(mut v: Vec<Alignment>) -> Vec<Alignment> {
@@ -606,6 +658,39 @@ mod tests {
             let d = strsim::levenshtein(&a, &b);
             proptest::prop_assert_eq!(levenshtein(&ca, &cb), d);
             proptest::prop_assert_eq!(bounded_levenshtein(&ca, &cb, k), (d <= k).then_some(d));
+        }
+
+        // Lengths across one, two and three 64-row blocks, and alphabets
+        // small (many matches) and large.
+        #[test]
+        fn bit_parallel_levenshtein_is_exact(
+            a in "[ab]{0,150}|[a-z ]{0,200}",
+            b in "[ab]{0,150}|[a-z ]{0,200}",
+            cut in 0usize..200,
+        ) {
+            let d = strsim::levenshtein(&a, &b);
+            proptest::prop_assert_eq!(levenshtein_bytes(a.as_bytes(), b.as_bytes()), d);
+            // A near copy: a prefix of `a` followed by `b`'s tail.
+            let near = format!("{}{}", &a[..cut.min(a.len())], &b[cut.min(b.len())..]);
+            let d = strsim::levenshtein(&a, &near);
+            proptest::prop_assert_eq!(levenshtein_bytes(a.as_bytes(), near.as_bytes()), d);
+        }
+    }
+
+    #[test]
+    fn bit_parallel_levenshtein_edges() {
+        let long: String = (0..130).map(|i| (b'a' + (i * 7 % 26) as u8) as char).collect();
+        for (a, b) in [
+            ("", ""),
+            ("", "abc"),
+            ("abc", ""),
+            ("kitten", "sitting"),
+            (long.as_str(), long.as_str()),
+            (long.as_str(), &long[1..]),
+            (&long[..64], &long[..65]),
+            (&long[..64], &long[1..64]),
+        ] {
+            assert_eq!(levenshtein_bytes(a.as_bytes(), b.as_bytes()), strsim::levenshtein(a, b), "{a} / {b}");
         }
     }
 }
