@@ -248,10 +248,11 @@ fn seed_runs(a: &ShingledDoc, b: &ShingledDoc, n: usize) -> Vec<Run> {
     let (mut i, mut j) = (0, 0);
     while i < sa.len() && j < sb.len() {
         let (ha, hb) = (sa[i].0, sb[j].0);
-        if ha < hb {
-            i += 1;
-        } else if hb < ha {
-            j += 1;
+        if ha != hb {
+            // Without a branch on which side is behind: the comparison is
+            // a coin toss the processor would mispredict.
+            i += usize::from(ha < hb);
+            j += usize::from(hb < ha);
         } else {
             let ie = i + sa[i..].iter().take_while(|s| s.0 == ha).count();
             let je = j + sb[j..].iter().take_while(|s| s.0 == ha).count();
