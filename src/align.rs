@@ -680,7 +680,9 @@ mod tests {
 
     #[test]
     fn bit_parallel_levenshtein_edges() {
-        let long: String = (0..130).map(|i| (b'a' + (i * 7 % 26) as u8) as char).collect();
+        let long: String = (0..130)
+            .map(|i| (b'a' + (i * 7 % 26) as u8) as char)
+            .collect();
         for (a, b) in [
             ("", ""),
             ("", "abc"),
@@ -691,7 +693,11 @@ mod tests {
             (&long[..64], &long[..65]),
             (&long[..64], &long[1..64]),
         ] {
-            assert_eq!(levenshtein_bytes(a.as_bytes(), b.as_bytes()), strsim::levenshtein(a, b), "{a} / {b}");
+            assert_eq!(
+                levenshtein_bytes(a.as_bytes(), b.as_bytes()),
+                strsim::levenshtein(a, b),
+                "{a} / {b}"
+            );
         }
     }
 }

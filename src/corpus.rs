@@ -2767,7 +2767,13 @@ mod tests {
                 .collect()
         };
         for max in [1 << 20, 100] {
-            let whole = show(read_jsonl_blocks(&path, "x", max, 1 << 20, &|_: &mut Document| ()));
+            let whole = show(read_jsonl_blocks(
+                &path,
+                "x",
+                max,
+                1 << 20,
+                &|_: &mut Document| (),
+            ));
             assert!(
                 whole.iter().any(|l| l.starts_with("doc last x:41")),
                 "{whole:?}"
@@ -2778,7 +2784,13 @@ mod tests {
             );
             for block in [1, 2, 3, 7, 64, 150, 1000] {
                 assert_eq!(
-                    show(read_jsonl_blocks(&path, "x", max, block, &|_: &mut Document| ())),
+                    show(read_jsonl_blocks(
+                        &path,
+                        "x",
+                        max,
+                        block,
+                        &|_: &mut Document| ()
+                    )),
                     whole,
                     "block {block}, max {max}"
                 );

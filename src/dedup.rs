@@ -94,10 +94,12 @@ struct Sketch {
     fingerprints: Vec<u32>,
 }
 
+/// Per-thread buffers for [`sketch`]: tokens, shingles, the signature and
+/// the band keys.
+type Scratch = (Vec<Token>, Vec<u64>, Vec<u64>, Vec<u64>);
+
 thread_local! {
-    /// Per-thread buffers for [`sketch`]: tokens, shingles, the signature
-    /// and the band keys.
-    static SCRATCH: std::cell::RefCell<(Vec<Token>, Vec<u64>, Vec<u64>, Vec<u64>)> =
+    static SCRATCH: std::cell::RefCell<Scratch> =
         const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
 }
 
@@ -174,7 +176,13 @@ pub fn dedup_paths(
     let mut clock = crate::scan::Stopwatch::new();
     let (corpus, sketches) = read_corpus_with(paths, options, |d| sketch(d, s, &banding))?;
     clock.lap("dedup: read and hash");
-    Ok(dedup_sketched(corpus.documents, corpus.skipped, sketches, s, banding))
+    Ok(dedup_sketched(
+        corpus.documents,
+        corpus.skipped,
+        sketches,
+        s,
+        banding,
+    ))
 }
 
 /// Dedup from each document's sketch (aligned with `documents`).
@@ -597,10 +605,13 @@ mod tests {
 
     #[test]
     fn reading_and_hashing_together_gives_the_same_report() {
-        let dir = std::env::temp_dir().join(format!("wiretrace-dedup-paths-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("wiretrace-dedup-paths-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let base = include_str!("../seeds/003_5edc88af400f5deb.txt");
-        let edited = base.replace("U.S.", "US").replace("militants", "terrorists");
+        let edited = base
+            .replace("U.S.", "US")
+            .replace("militants", "terrorists");
         let line = |id: &str, text: &str| serde_json::json!({"id": id, "text": text}).to_string();
         let jsonl = [
             line("a", base),
@@ -612,7 +623,9 @@ mod tests {
         .join("\n");
         std::fs::write(dir.join("x.jsonl"), jsonl).unwrap();
         let half = edited.len() / 2;
-        let half = (half..edited.len()).find(|&i| edited.is_char_boundary(i)).unwrap_or(0);
+        let half = (half..edited.len())
+            .find(|&i| edited.is_char_boundary(i))
+            .unwrap_or(0);
         std::fs::write(dir.join("d.txt"), &edited[..half]).unwrap();
         let paths = [dir.clone()];
         let options = ReadOptions::default();

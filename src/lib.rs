@@ -75,8 +75,8 @@ mod text;
 pub use align::{AlignParams, Alignment, Passage, Witness, align_pair};
 pub use cluster::{Cluster, cluster_passages};
 pub use corpus::{
-    read_corpus_with,
     Corpus, Document, ReadOptions, Skipped, parse_jsonl_line, read_bytes_as_text, read_corpus,
+    read_corpus_with,
 };
 pub use dedup::{
     DedupPair, DedupReport, DedupSettings, dedup, dedup_paths, write_dedup_json, write_dedup_text,

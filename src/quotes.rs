@@ -777,9 +777,9 @@ fn normalize(s: &str) -> String {
 
 /// Hash of `n` words starting at `i`.
 fn gram_hash(words: &[u64], i: usize, n: usize) -> u64 {
-    words[i..i + n]
-        .iter()
-        .fold(n as u64, |h, &w| crate::shingle::mix64(h.rotate_left(17) ^ w))
+    words[i..i + n].iter().fold(n as u64, |h, &w| {
+        crate::shingle::mix64(h.rotate_left(17) ^ w)
+    })
 }
 
 /// Is `short` a contiguous run of words inside `long`?
@@ -878,7 +878,11 @@ fn same_quote(a: &Quote, b: &Quote) -> bool {
         }
     }
     short.words.len() >= 6
-        && has_common_run(&short.words, &long.words, (short.words.len() * 8).div_ceil(10))
+        && has_common_run(
+            &short.words,
+            &long.words,
+            (short.words.len() * 8).div_ceil(10),
+        )
 }
 
 /// Is `1 - levenshtein(a, b) / max(len a, len b) >= SIMILAR`, counting

@@ -228,7 +228,27 @@ pub fn scan_with_progress(
                         odf.get(h ^ ok) as usize >= *m && global.is_none_or(|g| g >= *m)
                     }))
         };
-        d.set_seeds(|h| !common(h));
+        // The counters of the shingle `AHEAD` places on are fetched while
+        // this one is looked up.
+        const AHEAD: usize = 16;
+        let prefetch = |h: u64| {
+            if let Some(df) = &df {
+                df.prefetch(h);
+            }
+            if let Some((odf, _)) = outlet_df.as_ref().filter(|_| ok != 0) {
+                odf.prefetch(h ^ ok);
+            }
+        };
+        d.shingles.iter().take(AHEAD).for_each(|&h| prefetch(h));
+        let keep: Vec<bool> = (0..d.shingles.len())
+            .map(|i| {
+                if let Some(&ahead) = d.shingles.get(i + AHEAD) {
+                    prefetch(ahead);
+                }
+                !common(d.shingles[i])
+            })
+            .collect();
+        d.set_seeds_where(&keep);
     });
 
     clock.lap("document frequency");

@@ -127,10 +127,17 @@ impl ShingledDoc {
 
     /// Keep as seeds the shingles for which `keep(hash)` holds.
     pub fn set_seeds(&mut self, keep: impl Fn(u64) -> bool) {
+        let keep: Vec<bool> = self.shingles.iter().map(|&h| keep(h)).collect();
+        self.set_seeds_where(&keep);
+    }
+
+    /// [`ShingledDoc::set_seeds`] with the verdict on each shingle given,
+    /// by position.
+    pub(crate) fn set_seeds_where(&mut self, keep: &[bool]) {
         self.seeds.clear();
         self.common.clear();
-        for (i, &h) in self.shingles.iter().enumerate() {
-            if keep(h) {
+        for (i, (&h, &keep)) in self.shingles.iter().zip(keep).enumerate() {
+            if keep {
                 self.seeds.push((h, i as u32));
             } else {
                 if self.common.is_empty() {
@@ -226,6 +233,23 @@ impl DfSketch {
             from = to;
         }
         sketch
+    }
+
+    /// Ask the processor to bring `h`'s counters into cache: a lookup a
+    /// few shingles ahead of [`DfSketch::get`] hides the memory latency of
+    /// two random reads in a large table.
+    #[inline]
+    pub(crate) fn prefetch(&self, h: u64) {
+        #[cfg(target_arch = "x86_64")]
+        for (row, slot) in Self::slots(h).into_iter().enumerate() {
+            let p = self.rows[row][slot..].as_ptr().cast::<i8>();
+            // SAFETY: SSE is part of every x86_64 target, and a prefetch
+            // is only a hint: it reads nothing and cannot fault (the
+            // pointer is into the table anyway).
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = h;
     }
 
     /// Number of documents holding `h` (an upper bound).

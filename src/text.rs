@@ -557,7 +557,11 @@ const RULES_D: [Rule; 4] = [
     rule("oured", "ored"),
     rule("elled", "eled"),
 ];
-const RULES_R: [Rule; 3] = [rule("iser", "izer"), rule("our", "or"), rule("eller", "eler")];
+const RULES_R: [Rule; 3] = [
+    rule("iser", "izer"),
+    rule("our", "or"),
+    rule("eller", "eler"),
+];
 const RULES_E: [Rule; 5] = [
     rule("ise", "ize"),
     rule("yse", "yze"),
@@ -630,7 +634,11 @@ fn whole_word(w: u128, len: usize) -> Option<(u128, usize)> {
         (b'l', 7) => (const { pack(b"licence") }, const { pack(b"license") }, 7),
         (b'p', 8) => (const { pack(b"pretence") }, const { pack(b"pretense") }, 8),
         (b'p', 9) => (const { pack(b"programme") }, const { pack(b"program") }, 7),
-        (b'p', 10) => (const { pack(b"programmes") }, const { pack(b"programs") }, 8),
+        (b'p', 10) => (
+            const { pack(b"programmes") },
+            const { pack(b"programs") },
+            8,
+        ),
         (b'j', 9) => (const { pack(b"judgement") }, const { pack(b"judgment") }, 8),
         (b'a', 6) => (const { pack(b"ageing") }, const { pack(b"aging") }, 5),
         (b'a', 9) => (const { pack(b"aluminium") }, const { pack(b"aluminum") }, 8),
