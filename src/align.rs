@@ -435,12 +435,11 @@ fn similarity(a: &[Token], b: &[Token], matched: usize) -> f64 {
     1.0 - levenshtein(&ha, &hb) as f64 / longer as f64
 }
 
-/// Exact Levenshtein distance in O(n·d) time: the band is widened (doubled)
-/// until the distance fits inside it. Reused passages are close, so d is
-/// small next to n.
-pub(crate) fn levenshtein<T: PartialEq>(a: &[T], b: &[T]) -> usize {
-    // A common prefix and suffix cost nothing (passages begin and end on
-    // matching seeds).
+/// Exact Levenshtein distance of two token sequences. A common prefix and
+/// suffix cost nothing (passages begin and end on matching seeds); close
+/// copies are then settled in a narrow band, and the rest by the
+/// bit-parallel algorithm, whose cost does not grow with the distance.
+pub(crate) fn levenshtein(a: &[u64], b: &[u64]) -> usize {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let (a, b) = (&a[prefix..], &b[prefix..]);
     let suffix = a
@@ -450,17 +449,37 @@ pub(crate) fn levenshtein<T: PartialEq>(a: &[T], b: &[T]) -> usize {
         .take_while(|(x, y)| x == y)
         .count();
     let (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
-    let longer = a.len().max(b.len());
-    let mut k = a.len().abs_diff(b.len()).max(16);
-    loop {
-        if k >= longer {
-            return bounded_levenshtein(a, b, longer).unwrap_or(longer);
-        }
-        if let Some(d) = bounded_levenshtein(a, b, k) {
-            return d;
-        }
-        k *= 2;
+    let k = a.len().abs_diff(b.len()).max(16);
+    match bounded_levenshtein(a, b, k) {
+        Some(d) => d,
+        None => levenshtein_tokens(a, b),
     }
+}
+
+/// Levenshtein distance of two token sequences by the bit-parallel
+/// algorithm of [`levenshtein_bytes`]: the rows holding a column's token
+/// are found by binary search in the rows sorted by token.
+fn levenshtein_tokens(a: &[u64], b: &[u64]) -> usize {
+    let (rows, cols) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if rows.is_empty() {
+        return cols.len();
+    }
+    let mut by_token: Vec<(u64, u32)> = (0u32..).zip(rows).map(|(i, &t)| (t, i)).collect();
+    by_token.sort_unstable();
+    let mut table = BitColumns::new(rows.len());
+    let mut eq = vec![0u64; table.pv.len()];
+    for &c in cols {
+        let first = by_token.partition_point(|e| e.0 < c);
+        let same = by_token[first..].iter().take_while(|e| e.0 == c);
+        for &(_, i) in same.clone() {
+            eq[i as usize / 64] |= 1 << (i % 64);
+        }
+        table.advance(&eq);
+        for &(_, i) in same {
+            eq[i as usize / 64] = 0;
+        }
+    }
+    table.distance
 }
 
 /// Levenshtein distance of `a` and `b` when it is at most `k`, else `None`
@@ -508,34 +527,66 @@ pub(crate) fn bounded_levenshtein<T: PartialEq>(a: &[T], b: &[T], k: usize) -> O
 /// costs a few word operations per block instead of one step per cell.
 pub(crate) fn levenshtein_bytes(a: &[u8], b: &[u8]) -> usize {
     let (rows, cols) = if a.len() <= b.len() { (a, b) } else { (b, a) };
-    let m = rows.len();
-    if m == 0 {
+    if rows.is_empty() {
         return cols.len();
     }
-    let blocks = m.div_ceil(64);
+    let mut table = BitColumns::new(rows.len());
+    let blocks = table.pv.len();
     // For each byte value, the rows holding it.
     let mut peq = vec![0u64; 256 * blocks];
     for (i, &c) in rows.iter().enumerate() {
         peq[c as usize * blocks + i / 64] |= 1 << (i % 64);
     }
-    // Vertical deltas of the current column: +1 (pv) or -1 (mv) per row.
-    let mut pv = vec![u64::MAX; blocks];
-    let mut mv = vec![0u64; blocks];
-    let last_row = 1u64 << ((m - 1) % 64);
-    let mut distance = m;
     for &c in cols {
-        let eqs = &peq[c as usize * blocks..(c as usize + 1) * blocks];
-        // The horizontal delta entering the block from above: row 0 of
-        // the table grows by one per column.
+        table.advance(&peq[c as usize * blocks..(c as usize + 1) * blocks]);
+    }
+    table.distance
+}
+
+/// One column of the edit-distance table, kept as bits (Myers 1999; the
+/// 64-row blocks are Hyyrö's): for each row, whether its value is one more
+/// (`pv`) or one less (`mv`) than the row above; and the value of the last
+/// row.
+struct BitColumns {
+    pv: Vec<u64>,
+    mv: Vec<u64>,
+    /// The last row's bit in the last block.
+    last_row: u64,
+    /// The table's value at the last row of the current column.
+    distance: usize,
+}
+
+impl BitColumns {
+    /// Column 0 of a table of `rows` rows (`rows > 0`): 0, 1, 2, ...
+    fn new(rows: usize) -> Self {
+        let blocks = rows.div_ceil(64);
+        BitColumns {
+            pv: vec![u64::MAX; blocks],
+            mv: vec![0; blocks],
+            last_row: 1 << ((rows - 1) % 64),
+            distance: rows,
+        }
+    }
+
+    /// Move to the next column, whose symbol equals the rows set in `eqs`.
+    #[inline]
+    fn advance(&mut self, eqs: &[u64]) {
+        let blocks = self.pv.len();
+        // The horizontal delta entering a block from above: row 0 of the
+        // table grows by one per column.
         let mut carry: i8 = 1;
-        for (blk, &eq) in eqs.iter().enumerate() {
-            let (p, n) = (pv[blk], mv[blk]);
+        for (blk, &eq) in eqs.iter().enumerate().take(blocks) {
+            let (p, n) = (self.pv[blk], self.mv[blk]);
             let xv = eq | n;
             let eq = eq | u64::from(carry < 0);
             let xh = ((eq & p).wrapping_add(p) ^ p) | eq;
             let ph = n | !(xh | p);
             let mh = p & xh;
-            let top = if blk + 1 == blocks { last_row } else { 1 << 63 };
+            let top = if blk + 1 == blocks {
+                self.last_row
+            } else {
+                1 << 63
+            };
             let out = if ph & top != 0 {
                 1
             } else if mh & top != 0 {
@@ -545,13 +596,12 @@ pub(crate) fn levenshtein_bytes(a: &[u8], b: &[u8]) -> usize {
             };
             let ph = (ph << 1) | u64::from(carry > 0);
             let mh = (mh << 1) | u64::from(carry < 0);
-            pv[blk] = mh | !(xv | ph);
-            mv[blk] = ph & xv;
+            self.pv[blk] = mh | !(xv | ph);
+            self.mv[blk] = ph & xv;
             carry = out;
         }
-        distance = distance.wrapping_add_signed(isize::from(carry));
+        self.distance = self.distance.wrapping_add_signed(isize::from(carry));
     }
-    distance
 }
 
 /// Merge passages that overlap in both texts (extension can make
@@ -657,7 +707,12 @@ mod tests {
         fn banded_levenshtein_is_exact(a in "[abc]{0,60}", b in "[abc]{0,60}", k in 0usize..70) {
             let (ca, cb): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
             let d = strsim::levenshtein(&a, &b);
-            proptest::prop_assert_eq!(levenshtein(&ca, &cb), d);
+            let (ta, tb): (Vec<u64>, Vec<u64>) = (
+                ca.iter().map(|&c| c as u64).collect(),
+                cb.iter().map(|&c| c as u64).collect(),
+            );
+            proptest::prop_assert_eq!(levenshtein(&ta, &tb), d);
+            proptest::prop_assert_eq!(levenshtein_tokens(&ta, &tb), d);
             proptest::prop_assert_eq!(bounded_levenshtein(&ca, &cb, k), (d <= k).then_some(d));
         }
 
@@ -671,6 +726,9 @@ mod tests {
         ) {
             let d = strsim::levenshtein(&a, &b);
             proptest::prop_assert_eq!(levenshtein_bytes(a.as_bytes(), b.as_bytes()), d);
+            let tokens = |s: &str| s.bytes().map(|c| u64::from(c) * 0x9E37_79B9).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(levenshtein_tokens(&tokens(&a), &tokens(&b)), d);
+            proptest::prop_assert_eq!(levenshtein(&tokens(&a), &tokens(&b)), d);
             // A near copy: a prefix of `a` followed by `b`'s tail.
             let near = format!("{}{}", &a[..cut.min(a.len())], &b[cut.min(b.len())..]);
             let d = strsim::levenshtein(&a, &near);
