@@ -22,12 +22,12 @@ import argparse, collections, functools, itertools, json, math, re, sys, time
 TOKEN = re.compile(r"[0-9a-z]+(?:(?:['’]|(?<![0-9a-z]{4})\.|(?<=[0-9]),(?=[0-9]))[0-9a-z]+)*")
 
 # wiretrace's spelling folds (src/text.rs), so that every tool and the truth
-# see the same tokens: British spellings onto American ones, for words of
-# five letters or more.
+# see the same tokens: British spellings onto American ones (whole words of
+# four letters or more, suffix rules on words of five or more).
 WHOLE = {"defence": "defense", "offence": "offense", "licence": "license",
          "pretence": "pretense", "programme": "program", "programmes": "programs",
          "judgement": "judgment", "ageing": "aging", "manoeuvre": "maneuver",
-         "aluminium": "aluminum", "tyres": "tires"}
+         "aluminium": "aluminum", "kerb": "curb", "tyres": "tires"}
 SUFFIXES = [("isations", "izations"), ("isation", "ization"), ("ising", "izing"),
             ("ised", "ized"), ("ises", "izes"), ("iser", "izer"), ("ise", "ize"),
             ("yses", "yzes"), ("ysed", "yzed"), ("yse", "yze"), ("ours", "ors"),
@@ -38,10 +38,10 @@ SUFFIXES = [("isations", "izations"), ("isation", "ization"), ("ising", "izing")
 
 @functools.lru_cache(maxsize=1 << 20)
 def fold(w):
-    if len(w) < 5:
-        return w
     if w in WHOLE:
         return WHOLE[w]
+    if len(w) < 5:
+        return w
     if w.startswith("sceptic"):
         w = "sk" + w[2:]
     for a, b in SUFFIXES:
