@@ -161,7 +161,7 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
     Ok(dedup_sketched(documents, skipped, sketches, s, banding))
 }
 
-/// Read `paths` (as [`read_corpus`] does) and find near-duplicate
+/// Read `paths` (as [`crate::read_corpus`] does) and find near-duplicate
 /// documents, hashing each document as soon as it is read.
 ///
 /// The same report as `dedup(read_corpus(paths, options)?, s)`, sooner and

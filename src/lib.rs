@@ -25,7 +25,8 @@
 //!
 //! Built from the same stages: [`dedup`] (document-level near-duplicates,
 //! LSH candidates re-checked on signatures and, near the threshold, on exact
-//! shingle sets), [`Index`] and [`serve`]
+//! shingle sets; [`dedup_paths`] reads and hashes in one pass through
+//! [`read_corpus_with`]), [`Index`] and [`serve`]
 //! (a persistent redb index and its HTTP API), [`generate`] (a corpus with
 //! planted reuse) and [`evaluate`] (scores against ground truth).
 //!
