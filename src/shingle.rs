@@ -211,21 +211,31 @@ impl DfSketch {
                 to += 1;
             }
             let chunk = &docs[from..to];
+            // Pieces of the chunk are scattered in parallel, each into its
+            // own partitions; every +1 lands on the same counter whichever
+            // piece it came from, so the counts do not depend on the split.
+            let per = chunk.len().div_ceil(rayon::current_num_threads() * 4).max(1);
             for row in 0..2 {
-                let mut parts: Vec<Vec<u32>> = vec![Vec::new(); 1 << PART_BITS];
-                for d in chunk {
-                    for &h in d {
-                        let slot = Self::slots(h)[row];
-                        parts[slot >> SHIFT].push(slot as u32);
-                    }
-                }
+                let pieces: Vec<Vec<Vec<u32>>> = chunk
+                    .par_chunks(per)
+                    .map(|docs| {
+                        let mut parts: Vec<Vec<u32>> = vec![Vec::new(); 1 << PART_BITS];
+                        for d in docs {
+                            for &h in d {
+                                let slot = Self::slots(h)[row];
+                                parts[slot >> SHIFT].push(slot as u32);
+                            }
+                        }
+                        parts
+                    })
+                    .collect();
                 let mask = (1usize << SHIFT) - 1;
                 sketch.rows[row]
                     .par_chunks_mut(1 << SHIFT)
-                    .zip(parts.par_iter())
-                    .for_each(|(counters, slots)| {
-                        for &slot in slots {
-                            let c = &mut counters[slot as usize & mask];
+                    .enumerate()
+                    .for_each(|(p, counters)| {
+                        for slot in pieces.iter().flat_map(|parts| &parts[p]) {
+                            let c = &mut counters[*slot as usize & mask];
                             *c = c.saturating_add(1);
                         }
                     });
