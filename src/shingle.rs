@@ -214,7 +214,10 @@ impl DfSketch {
             // Pieces of the chunk are scattered in parallel, each into its
             // own partitions; every +1 lands on the same counter whichever
             // piece it came from, so the counts do not depend on the split.
-            let per = chunk.len().div_ceil(rayon::current_num_threads() * 4).max(1);
+            let per = chunk
+                .len()
+                .div_ceil(rayon::current_num_threads() * 4)
+                .max(1);
             for row in 0..2 {
                 let pieces: Vec<Vec<Vec<u32>>> = chunk
                     .par_chunks(per)
