@@ -933,12 +933,15 @@ fn within_similarity(distance: usize, longer: usize) -> bool {
 
 /// Candidate pairs `(i, j)` with `i < j` among quotes with distinct
 /// normalized texts, from shared n-grams that are not too common.
-fn candidate_pairs(reps: &[&Quote]) -> BTreeSet<(usize, usize)> {
-    let short_grams: BTreeSet<u64> = reps
+fn candidate_pairs(reps: &[&Quote]) -> Vec<(usize, usize)> {
+    // Sorted, for binary search (a tree costs more per lookup).
+    let mut short_grams: Vec<u64> = reps
         .iter()
         .filter(|q| q.words.len() < GRAM)
         .map(|q| gram_hash(&q.words, 0, q.words.len()))
         .collect();
+    short_grams.sort_unstable();
+    short_grams.dedup();
     let mut keyed: Vec<(u64, u32)> = Vec::new();
     let mut gram_counts: Vec<usize> = Vec::with_capacity(reps.len());
     for (qi, q) in reps.iter().enumerate() {
@@ -962,7 +965,9 @@ fn candidate_pairs(reps: &[&Quote]) -> BTreeSet<(usize, usize)> {
         i = j;
     }
     hits.par_sort_unstable();
-    let mut pairs = BTreeSet::new();
+    // Runs of equal hits, in sorted order: the pairs come out sorted and
+    // once each.
+    let mut pairs = Vec::new();
     let mut i = 0;
     while i < hits.len() {
         let j = i + hits[i..].iter().take_while(|h| **h == hits[i]).count();
@@ -974,7 +979,7 @@ fn candidate_pairs(reps: &[&Quote]) -> BTreeSet<(usize, usize)> {
             gram_counts[a].min(gram_counts[b]).min(2)
         };
         if j - i >= needed {
-            pairs.insert((a, b));
+            pairs.push((a, b));
         }
         i = j;
     }
@@ -985,7 +990,7 @@ fn candidate_pairs(reps: &[&Quote]) -> BTreeSet<(usize, usize)> {
 /// shorter), plus any shorter n-grams that are whole short quotes somewhere
 /// (so those can be found inside longer ones). The n-gram size is mixed
 /// into the key.
-fn quote_grams(q: &Quote, short_grams: &BTreeSet<u64>) -> Vec<u64> {
+fn quote_grams(q: &Quote, short_grams: &[u64]) -> Vec<u64> {
     let w = &q.words;
     let key = |n: usize, h: u64| h ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let mut out = Vec::new();
@@ -1000,7 +1005,7 @@ fn quote_grams(q: &Quote, short_grams: &BTreeSet<u64>) -> Vec<u64> {
                 continue;
             }
             let h = gram_hash(w, i, n);
-            if short_grams.contains(&h) {
+            if short_grams.binary_search(&h).is_ok() {
                 out.push(key(n, h));
             }
         }
