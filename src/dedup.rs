@@ -539,11 +539,7 @@ pub fn write_dedup_json(r: &DedupReport, out: &mut dyn Write) -> std::io::Result
             })
             .collect(),
     };
-    // Serialized into a buffer first: many small writes through `dyn
-    // Write` cost more than the serializing itself.
-    let mut buf = serde_json::to_vec_pretty(&json)?;
-    buf.push(b'\n');
-    out.write_all(&buf)
+    crate::report::write_pretty_json(&json, out)
 }
 
 /// Write a dedup report as text: one line per cluster, then the account.

@@ -192,28 +192,64 @@ pub(crate) fn bucket_pairs<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
     if owner_bits > 40 {
         return candidate_pairs_wide(entries, max_bucket, visit);
     }
-    // Each entry packed into one u64: the key's high bits, the owner in
-    // the low `owner_bits`. Two keys equal on their high 64 - owner_bits
-    // (at least 24) bits share a bucket: rarely a spurious candidate, which
-    // the caller's check discards, never a missed one.
+    let packed: Vec<u64> = entries
+        .iter()
+        .map(|&(key, owner)| pack_entry(key, owner, owner_bits))
+        .collect();
+    drop(entries);
+    bucket_packed(packed, owner_bits, max_bucket, visit)
+}
+
+/// The number of low bits that hold an owner in a packed entry, for
+/// owners `0..owners` (at most 40: 2^32 owners fit).
+pub(crate) fn owner_bits_for(owners: usize) -> u32 {
+    64 - (owners as u64).leading_zeros()
+}
+
+/// One `(band key, owner)` entry packed into one u64: the key's high bits,
+/// the owner in the low `owner_bits`. Two keys equal on their high
+/// 64 - owner_bits (at least 24) bits share a bucket: rarely a spurious
+/// candidate, which the caller's check discards, never a missed one.
+#[inline]
+pub(crate) fn pack_entry(key: u64, owner: u32, owner_bits: u32) -> u64 {
+    let owner_mask = (1u64 << owner_bits) - 1;
+    (key & !owner_mask) | u64::from(owner)
+}
+
+/// [`bucket_pairs`] for entries already packed by [`pack_entry`] with
+/// `owner_bits` (at most 40).
+pub(crate) fn bucket_packed<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
+    mut packed: Vec<u64>,
+    owner_bits: u32,
+    max_bucket: usize,
+    visit: &V,
+) -> (Vec<(u32, u32)>, BucketStats) {
     let owner_mask = (1u64 << owner_bits) - 1;
     // Partition by the top byte of the key (keys are uniform), then sort
     // and scan the 256 partitions in parallel, each small enough for cache.
     let mut starts = [0usize; 257];
-    for &(key, _) in &entries {
-        starts[(key >> 56) as usize + 1] += 1;
+    for &e in &packed {
+        starts[(e >> 56) as usize + 1] += 1;
     }
     for p in 0..256 {
         starts[p + 1] += starts[p];
     }
-    let mut packed = vec![0u64; entries.len()];
+    // In place (American flag sort's pass): each entry is swapped straight
+    // to the next free place of its partition, so no second array is
+    // needed.
     let mut next = starts;
-    for &(key, owner) in &entries {
-        let p = (key >> 56) as usize;
-        packed[next[p]] = (key & !owner_mask) | owner as u64;
-        next[p] += 1;
+    for p in 0..256 {
+        while next[p] < starts[p + 1] {
+            let e = packed[next[p]];
+            let q = (e >> 56) as usize;
+            if q == p {
+                next[p] += 1;
+            } else {
+                packed.swap(next[p], next[q]);
+                next[q] += 1;
+            }
+        }
     }
-    drop(entries);
     let mut parts: Vec<&mut [u64]> = Vec::with_capacity(256);
     let mut rest = packed.as_mut_slice();
     for p in 0..256 {

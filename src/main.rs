@@ -221,6 +221,11 @@ struct TuningArgs {
     /// outlet's boilerplate and do not seed passages there (0: off).
     #[arg(long, default_value_t = 20)]
     max_outlet_df: usize,
+    /// Megabytes of shingled documents held at once (about 8 per megabyte
+    /// of text). A larger corpus is shingled in parts, again for each
+    /// stage: slower, same report.
+    #[arg(long, default_value_t = 1024, value_name = "MB")]
+    shingle_memory: usize,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -269,6 +274,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 max_df: tuning.max_df,
                 max_outlet_df: (tuning.max_outlet_df > 0).then_some(tuning.max_outlet_df),
                 cross_outlet_only: cross_outlet,
+                shingle_memory: tuning.shingle_memory.saturating_mul(1 << 20),
                 ..defaults
             };
             let report = read_and_scan(&input, &settings, &bars)?;

@@ -88,11 +88,21 @@ pub fn write_json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         quotes: &report.quotes,
         stats: &report.stats,
     };
-    // Serialized into a buffer first: many small writes through `dyn
-    // Write` cost more than the serializing itself.
-    let mut buf = serde_json::to_vec_pretty(&json)?;
-    buf.push(b'\n');
-    out.write_all(&buf)
+    write_pretty_json(&json, out)
+}
+
+/// Write `value` as pretty JSON and a newline, through a 1 MiB buffer:
+/// many small writes through `dyn Write` cost more than the serializing
+/// itself, and the whole text in memory would cost its size again (a few
+/// hundred MB for a large corpus).
+pub(crate) fn write_pretty_json<T: Serialize>(
+    value: &T,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut buf = std::io::BufWriter::with_capacity(1 << 20, out);
+    serde_json::to_writer_pretty(&mut buf, value)?;
+    buf.write_all(b"\n")?;
+    buf.flush()
 }
 
 /// Write the report as text for people: per cluster its documents, its

@@ -1,5 +1,8 @@
 //! The end-to-end scan: corpus in, report out. Each step calls one stage.
 
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -7,7 +10,7 @@ use crate::align::{AlignParams, Alignment, Passage, Witness, align_pair};
 use crate::cluster::{Cluster, cluster_passages};
 use crate::corpus::{Corpus, Document, Skipped};
 use crate::error::{Error, Result};
-use crate::lsh::{Banding, candidate_pairs};
+use crate::lsh::{Banding, bucket_packed, each_pair, owner_bits_for, pack_entry};
 use crate::minhash::{MAX_PERM, signature};
 use crate::provenance::attribute;
 use crate::quotes::{QuoteGroup, audit_quotes};
@@ -50,6 +53,13 @@ pub struct Settings {
     pub cross_outlet_only: bool,
     /// Run the provenance pass on each cluster.
     pub provenance: bool,
+    /// About how many bytes of shingled documents (tokens, shingle
+    /// hashes, seeds: some 8 bytes per byte of text) a scan may hold at
+    /// once. A corpus within it is shingled once and held through every
+    /// stage; a larger one is shingled in parts, again for each stage
+    /// that needs it, which costs time and saves memory. The report is the
+    /// same either way.
+    pub shingle_memory: usize,
     /// Run the quote audit.
     pub quotes: bool,
 }
@@ -67,6 +77,7 @@ impl Default for Settings {
             cross_outlet_only: false,
             provenance: true,
             quotes: true,
+            shingle_memory: 1 << 30,
         }
     }
 }
@@ -172,93 +183,111 @@ pub fn scan_with_progress(
     } = corpus;
     let mut stats = ScanStats::default();
     let mut clock = Stopwatch::new();
+    let n = documents.len();
+    // Documents are shingled in parts of at most `shingle_memory` bytes
+    // (estimated). When the whole corpus fits in one part its shingled
+    // documents are kept from stage to stage; otherwise each stage
+    // shingles each part again and lets it go.
+    let parts = parts_within(&documents, settings.shingle_memory);
+    let hold = parts.len() <= 1;
 
-    // Tokenize and shingle.
-    progress.start("tokenize", documents.len() as u64);
-    let mut docs: Vec<ShingledDoc> = documents
-        .par_iter()
-        .map(|d| ShingledDoc::new(&d.text, settings.ngram))
-        .inspect(|_| progress.advance(1))
-        .collect();
-    progress.finish();
-    stats.tokens = docs.iter().map(|d| d.tokens.len()).sum();
-    clock.lap("tokenize+shingle");
-
-    // Down-weight shingles common to many documents.
-    let max_df = settings.max_df_for(documents.len());
+    // Tokenize and shingle, counting document frequencies as we go.
+    let max_df = settings.max_df_for(n);
     stats.max_df = max_df;
     let outlet_keys: Vec<u64> = documents.iter().map(outlet_key).collect();
-    let (df, outlet_df) = {
-        let need_df = docs.len() > max_df;
-        let outlets = settings
-            .max_outlet_df
-            .map(|m| (m, outlets_with_at_least(&outlet_keys, m)))
-            .filter(|(_, o)| !o.is_empty());
-        let distinct: Vec<Vec<u64>> = if need_df || outlets.is_some() {
-            docs.par_iter().map(|d| d.distinct_shingles()).collect()
-        } else {
-            Vec::new()
-        };
-        let df = need_df.then(|| DfSketch::from_documents(&distinct));
-        let outlet_df = outlets.map(|(m, outlets)| {
-            let keyed: Vec<Vec<u64>> = distinct
-                .par_iter()
-                .zip(&outlet_keys)
-                .map(|(d, k)| {
-                    if outlets.contains(k) {
-                        d.iter().map(|h| h ^ k).collect()
-                    } else {
-                        Vec::new()
-                    }
-                })
-                .collect();
-            (DfSketch::from_documents(&keyed), m)
-        });
-        (df, outlet_df)
-    };
-    docs.par_iter_mut().zip(&outlet_keys).for_each(|(d, &ok)| {
-        // An outlet count above the corpus-wide count is a collision in
-        // the outlet sketch (likely in large corpora), so both must reach
-        // the outlet threshold, as in the persistent index.
-        let common = |h: u64| {
-            let global = df.as_ref().map(|df| df.get(h) as usize);
-            global.is_some_and(|g| g > max_df)
-                || (ok != 0
-                    && outlet_df.as_ref().is_some_and(|(odf, m)| {
-                        odf.get(h ^ ok) as usize >= *m && global.is_none_or(|g| g >= *m)
-                    }))
-        };
-        // The counters of the shingle `AHEAD` places on are fetched while
-        // this one is looked up.
-        const AHEAD: usize = 16;
-        let prefetch = |h: u64| {
-            if let Some(df) = &df {
-                df.prefetch(h);
+    let need_df = n > max_df;
+    let outlets = settings
+        .max_outlet_df
+        .map(|m| (m, outlets_with_at_least(&outlet_keys, m)))
+        .filter(|(_, o)| !o.is_empty());
+    let mut df = need_df.then(DfSketch::default);
+    let mut outlet_df = outlets.as_ref().map(|&(m, _)| (DfSketch::default(), m));
+    let mut held: Vec<ShingledDoc> = Vec::new();
+    // (fingerprint, tokens) of each document, for exact duplicates.
+    let mut fingerprints: Vec<(u64, usize)> = Vec::with_capacity(n);
+    let (mut tokenize_time, mut df_time) = (Duration::ZERO, Duration::ZERO);
+    progress.start("tokenize", n as u64);
+    for part in &parts {
+        let t0 = Instant::now();
+        let docs = shingle_part(&documents, part.clone(), settings, progress);
+        stats.tokens += docs.iter().map(|d| d.tokens.len()).sum::<usize>();
+        fingerprints.extend(docs.iter().map(|d| (d.fingerprint, d.tokens.len())));
+        let t1 = Instant::now();
+        tokenize_time += t1 - t0;
+        if need_df || outlets.is_some() {
+            let distinct: Vec<Vec<u64>> = docs.par_iter().map(|d| d.distinct_shingles()).collect();
+            if let Some(df) = &mut df {
+                df.add_documents(&distinct);
             }
-            if let Some((odf, _)) = outlet_df.as_ref().filter(|_| ok != 0) {
-                odf.prefetch(h ^ ok);
+            if let (Some((odf, _)), Some((_, outlets))) = (&mut outlet_df, &outlets) {
+                let keyed: Vec<Vec<u64>> = distinct
+                    .par_iter()
+                    .zip(&outlet_keys[part.clone()])
+                    .map(|(d, k)| {
+                        if outlets.contains(k) {
+                            d.iter().map(|h| h ^ k).collect()
+                        } else {
+                            Vec::new()
+                        }
+                    })
+                    .collect();
+                odf.add_documents(&keyed);
             }
-        };
-        d.shingles.iter().take(AHEAD).for_each(|&h| prefetch(h));
-        let keep: Vec<bool> = (0..d.shingles.len())
-            .map(|i| {
-                if let Some(&ahead) = d.shingles.get(i + AHEAD) {
-                    prefetch(ahead);
-                }
-                !common(d.shingles[i])
-            })
-            .collect();
-        d.set_seeds_where(&keep);
-    });
-
-    clock.lap("document frequency");
-    // Candidate pairs: windowed MinHash + banded LSH, plus exact duplicates.
-    progress.start("signatures", docs.len() as u64);
-    let (mut pairs, windows, oversized) = lsh_candidates(&docs, settings, progress);
+        }
+        df_time += t1.elapsed();
+        if hold {
+            held = docs;
+        }
+    }
     progress.finish();
+    clock.record("tokenize+shingle", tokenize_time);
+    clock.record("document frequency", df_time);
+    let seeds = Seeder {
+        df: df.as_ref(),
+        outlet_df: outlet_df.as_ref().map(|(odf, m)| (odf, *m)),
+        max_df,
+        outlet_keys: &outlet_keys,
+    };
+    if hold {
+        held.par_iter_mut()
+            .enumerate()
+            .for_each(|(i, d)| seeds.set(d, i));
+        clock.lap("document frequency: seeds");
+    }
+
+    // Candidate pairs: windowed MinHash + banded LSH, plus exact duplicates.
+    progress.start("signatures", n as u64);
+    let owner_bits = owner_bits_for(n);
+    let mut entries: Vec<u64> = Vec::new();
+    let mut windows = 0;
+    for part in &parts {
+        if hold {
+            windows += window_entries(&held, 0, settings, owner_bits, progress, &mut entries);
+        } else {
+            let mut docs = shingle_part(&documents, part.clone(), settings, &Silent);
+            docs.par_iter_mut()
+                .enumerate()
+                .for_each(|(i, d)| seeds.set(d, part.start + i));
+            windows += window_entries(
+                &docs,
+                part.start,
+                settings,
+                owner_bits,
+                progress,
+                &mut entries,
+            );
+        }
+    }
+    progress.finish();
+    let (mut pairs, bstats) = bucket_packed(
+        entries,
+        owner_bits,
+        settings.max_bucket,
+        &|owners: &[u32], pairs: &mut Vec<u64>| each_pair(owners, |_, _| true, pairs),
+    );
     stats.windows = windows;
-    stats.oversized_buckets = oversized;
-    pairs.extend(exact_duplicate_pairs(&docs));
+    stats.oversized_buckets = bstats.oversized_buckets;
+    pairs.extend(exact_duplicate_pairs(&fingerprints));
     let pairs = orient_pairs(
         &documents,
         pairs
@@ -273,7 +302,13 @@ pub fn scan_with_progress(
 
     // Align every candidate pair.
     progress.start("align", pairs.len() as u64);
-    let mut passages = align_pairs(&documents, &docs, &pairs, settings, progress);
+    let mut passages = if hold {
+        align_pairs(&documents, &|d| &held[d], &pairs, settings, progress)
+    } else {
+        align_in_blocks(&documents, &pairs, settings, &seeds, progress)
+    };
+    drop(held);
+    number_passages(&mut passages);
     progress.finish();
     clock.lap("align");
     // Cluster, then attribute.
@@ -371,7 +406,8 @@ pub fn scan_shingled_pairs(
         pairs.iter().copied().filter(|&(x, y)| x < n && y < n),
     );
     stats.candidate_pairs = pairs.len();
-    let mut passages = align_pairs(&documents, &docs, &pairs, settings, &Silent);
+    let mut passages = align_pairs(&documents, &|d| &docs[d], &pairs, settings, &Silent);
+    number_passages(&mut passages);
     let clusters = cluster_and_attribute(&documents, &mut passages, settings);
     let quotes = if settings.quotes {
         audit_quotes(&documents)
@@ -410,38 +446,147 @@ fn orient_pairs(
     out
 }
 
-/// Align every pair (in parallel) into passages numbered in report order.
-fn align_pairs(
+/// Align every pair (in parallel) into passages, `shingled(d)` giving
+/// document `d` shingled with its seeds set.
+fn align_pairs<'a>(
     documents: &[Document],
-    docs: &[ShingledDoc],
+    shingled: &(dyn Fn(usize) -> &'a ShingledDoc + Sync),
     pairs: &[(usize, usize)],
     settings: &Settings,
     progress: &dyn Progress,
 ) -> Vec<Passage> {
-    let found: Vec<(usize, usize, Alignment)> = pairs
+    pairs
         .par_iter()
         .inspect(|_| progress.advance(1))
         .flat_map_iter(|&(x, y)| {
+            let (dx, dy) = (shingled(x), shingled(y));
             align_pair(
                 &documents[x].text,
-                &docs[x],
+                dx,
                 &documents[y].text,
-                &docs[y],
+                dy,
                 &settings.align,
             )
             .into_iter()
-            .map(move |al| (x, y, al))
+            .map(move |al| to_passage(x, dx, y, dy, &al))
+        })
+        .collect()
+}
+
+/// [`align_pairs`] for a corpus whose shingled documents are not held (a
+/// block nested-loop join): the documents are cut into groups of three
+/// quarters of `settings.shingle_memory`; for each group, its documents
+/// that are in a pair are shingled and held while the documents of later
+/// groups they pair with are shingled a quarter of the budget at a time,
+/// aligned against it and let go. The passages are those of
+/// [`align_pairs`], in another order.
+fn align_in_blocks(
+    documents: &[Document],
+    pairs: &[(usize, usize)],
+    settings: &Settings,
+    seeds: &Seeder,
+    progress: &dyn Progress,
+) -> Vec<Passage> {
+    let number = |parts: Vec<Range<usize>>| {
+        let mut of = vec![0u32; documents.len()];
+        for (g, range) in parts.into_iter().enumerate() {
+            of[range].fill(g as u32);
+        }
+        of
+    };
+    let group_of = number(parts_within(documents, settings.shingle_memory / 4 * 3));
+    let piece_of = number(parts_within(documents, settings.shingle_memory / 4));
+    // Pairs by (lower group, piece of the document in the other group, or
+    // 0 when both are in the lower group).
+    let mut order: Vec<(u32, u32, usize)> = pairs
+        .iter()
+        .enumerate()
+        .map(|(i, &(x, y))| {
+            let (lo, other) = if group_of[x] <= group_of[y] {
+                (x, y)
+            } else {
+                (y, x)
+            };
+            let g = group_of[lo];
+            let piece = if group_of[other] == g {
+                0
+            } else {
+                piece_of[other] + 1
+            };
+            (g, piece, i)
         })
         .collect();
-    let mut passages: Vec<Passage> = found
-        .into_iter()
-        .map(|(x, y, al)| to_passage(x, &docs[x], y, &docs[y], &al))
-        .collect();
+    order.sort_unstable();
+    let shingle = |need: &[usize]| -> Vec<ShingledDoc> {
+        need.par_iter()
+            .map(|&d| {
+                let mut s = ShingledDoc::new(&documents[d].text, settings.ngram);
+                seeds.set(&mut s, d);
+                s
+            })
+            .collect()
+    };
+    // Documents of `block`'s pairs in group `g` (or not in it), sorted,
+    // without repeats.
+    let members = |block: &[(u32, u32, usize)], g: u32, inside: bool| -> Vec<usize> {
+        let mut v: Vec<usize> = block
+            .iter()
+            .flat_map(|&(_, _, i)| [pairs[i].0, pairs[i].1])
+            .filter(|&d| (group_of[d] == g) == inside)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let mut passages = Vec::new();
+    let mut i = 0;
+    while i < order.len() {
+        let lo = order[i].0;
+        let end = i + order[i..].partition_point(|o| o.0 == lo);
+        let held_docs = members(&order[i..end], lo, true);
+        let held = shingle(&held_docs);
+        while i < end {
+            let piece = order[i].1;
+            let next = i + order[i..end].partition_point(|o| o.1 == piece);
+            let block = &order[i..next];
+            let (other_docs, other) = if piece == 0 {
+                (Vec::new(), Vec::new())
+            } else {
+                let docs = members(block, lo, false);
+                let shingled = shingle(&docs);
+                (docs, shingled)
+            };
+            let find = |d: usize| -> &ShingledDoc {
+                let (ids, docs) = if group_of[d] == lo {
+                    (&held_docs, &held)
+                } else {
+                    (&other_docs, &other)
+                };
+                // Every document of the block's pairs is in one of the two.
+                &docs[ids.binary_search(&d).unwrap_or_default()]
+            };
+            let block_pairs: Vec<(usize, usize)> =
+                block.iter().map(|&(_, _, p)| pairs[p]).collect();
+            passages.extend(align_pairs(
+                documents,
+                &find,
+                &block_pairs,
+                settings,
+                progress,
+            ));
+            i = next;
+        }
+    }
+    passages
+}
+
+/// Sort passages into report order, (a.doc, b.doc, a.start, b.start), and
+/// number them.
+fn number_passages(passages: &mut [Passage]) {
     passages.sort_by_key(|p| (p.a.doc, p.b.doc, p.a.start, p.b.start));
     for (i, p) in passages.iter_mut().enumerate() {
         p.id = i;
     }
-    passages
 }
 
 /// Cluster the passages and, if asked, run the provenance pass on each cluster.
@@ -475,14 +620,40 @@ impl Stopwatch {
     }
 
     pub(crate) fn lap(&mut self, stage: &str) {
+        let now = Instant::now();
+        self.record(stage, now - self.last);
+        self.last = now;
+    }
+
+    /// Report `took` for `stage` (time measured by the caller) and restart
+    /// the lap.
+    pub(crate) fn record(&mut self, stage: &str, took: Duration) {
         if self.on {
-            let now = std::time::Instant::now();
             eprintln!(
-                "wiretrace: {stage}: {:.1} ms",
-                (now - self.last).as_secs_f64() * 1000.0
+                "wiretrace: {stage}: {:.1} ms{}",
+                took.as_secs_f64() * 1000.0,
+                memory_now()
             );
-            self.last = now;
         }
+        self.last = Instant::now();
+    }
+}
+
+/// ", RSS x MB, peak y MB" from `/proc/self/status` (empty elsewhere).
+fn memory_now() -> String {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return String::new();
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map(|kb| kb / 1024)
+    };
+    match (field("VmRSS:"), field("VmHWM:")) {
+        (Some(rss), Some(peak)) => format!(", RSS {rss} MB, peak {peak} MB"),
+        _ => String::new(),
     }
 }
 
@@ -515,23 +686,29 @@ fn outlets_with_at_least(keys: &[u64], min: usize) -> std::collections::BTreeSet
         .collect()
 }
 
-/// Window signatures → band keys → candidate pairs. Returns the pairs,
-/// the number of windows and the number of oversized buckets.
-fn lsh_candidates(
+/// Sign the windows of `docs` (documents `first..`, their seeds set) and
+/// push their band keys, packed with the document number by
+/// [`pack_entry`], onto `entries`, in document order. Returns the number
+/// of windows signed.
+fn window_entries(
     docs: &[ShingledDoc],
+    first: usize,
     s: &Settings,
+    owner_bits: u32,
     progress: &dyn Progress,
-) -> (Vec<(u32, u32)>, usize, usize) {
-    let per_doc: Vec<(Vec<(u64, u32)>, usize)> = docs
+    entries: &mut Vec<u64>,
+) -> usize {
+    let per_doc: Vec<(Vec<u64>, usize)> = docs
         .par_iter()
         .enumerate()
         .map(|(i, d)| {
+            let owner = (first + i) as u32;
             let kept: Vec<u64> = {
                 let mut by_pos: Vec<(u32, u64)> = d.seeds.iter().map(|&(h, p)| (p, h)).collect();
                 by_pos.sort_unstable();
                 by_pos.into_iter().map(|(_, h)| h).collect()
             };
-            let mut entries = Vec::new();
+            let mut out = Vec::new();
             let mut sig = Vec::with_capacity(s.banding.len());
             let mut keys = Vec::with_capacity(s.banding.bands);
             let mut windows = 0;
@@ -539,18 +716,112 @@ fn lsh_candidates(
                 if signature(kept[start..end].iter().copied(), s.banding.len(), &mut sig) {
                     keys.clear();
                     s.banding.keys(&sig, &mut keys);
-                    entries.extend(keys.iter().map(|&k| (k, i as u32)));
+                    out.extend(keys.iter().map(|&k| pack_entry(k, owner, owner_bits)));
                     windows += 1;
                 }
             }
             progress.advance(1);
-            (entries, windows)
+            (out, windows)
         })
         .collect();
-    let windows = per_doc.iter().map(|x| x.1).sum();
-    let entries: Vec<(u64, u32)> = per_doc.into_iter().flat_map(|x| x.0).collect();
-    let (pairs, bstats) = candidate_pairs(entries, s.max_bucket);
-    (pairs, windows, bstats.oversized_buckets)
+    entries.reserve(per_doc.iter().map(|x| x.0.len()).sum());
+    let mut windows = 0;
+    for (e, w) in per_doc {
+        entries.extend(e);
+        windows += w;
+    }
+    windows
+}
+
+/// Decides which shingles seed alignment: not those in more than `max_df`
+/// documents of the corpus, nor (when the outlet rule is on) those in at
+/// least its count of one outlet's documents.
+struct Seeder<'a> {
+    df: Option<&'a DfSketch>,
+    outlet_df: Option<(&'a DfSketch, usize)>,
+    max_df: usize,
+    outlet_keys: &'a [u64],
+}
+
+impl Seeder<'_> {
+    /// Set the seeds of `d`, which is document number `doc`.
+    fn set(&self, d: &mut ShingledDoc, doc: usize) {
+        let ok = self.outlet_keys[doc];
+        let (df, outlet_df, max_df) = (self.df, self.outlet_df, self.max_df);
+        // An outlet count above the corpus-wide count is a collision in
+        // the outlet sketch (likely in large corpora), so both must reach
+        // the outlet threshold, as in the persistent index.
+        let common = |h: u64| {
+            let global = df.map(|df| df.get(h) as usize);
+            global.is_some_and(|g| g > max_df)
+                || (ok != 0
+                    && outlet_df.is_some_and(|(odf, m)| {
+                        odf.get(h ^ ok) as usize >= m && global.is_none_or(|g| g >= m)
+                    }))
+        };
+        // The counters of the shingle `AHEAD` places on are fetched while
+        // this one is looked up.
+        const AHEAD: usize = 16;
+        let prefetch = |h: u64| {
+            if let Some(df) = df {
+                df.prefetch(h);
+            }
+            if let Some((odf, _)) = outlet_df.filter(|_| ok != 0) {
+                odf.prefetch(h ^ ok);
+            }
+        };
+        d.shingles.iter().take(AHEAD).for_each(|&h| prefetch(h));
+        let keep: Vec<bool> = (0..d.shingles.len())
+            .map(|i| {
+                if let Some(&ahead) = d.shingles.get(i + AHEAD) {
+                    prefetch(ahead);
+                }
+                !common(d.shingles[i])
+            })
+            .collect();
+        d.set_seeds_where(&keep);
+    }
+}
+
+/// Tokenize and shingle the documents `range` (seeds not set).
+fn shingle_part(
+    documents: &[Document],
+    range: Range<usize>,
+    settings: &Settings,
+    progress: &dyn Progress,
+) -> Vec<ShingledDoc> {
+    documents[range]
+        .par_iter()
+        .map(|d| ShingledDoc::new(&d.text, settings.ngram))
+        .inspect(|_| progress.advance(1))
+        .collect()
+}
+
+/// About how many bytes a document takes shingled: 41 bytes a token
+/// (offsets and hash, shingle hash, seed, flag), a token every 5 to 6
+/// bytes of text.
+fn shingled_size(d: &Document) -> usize {
+    d.text.len() * 8 + 64
+}
+
+/// Consecutive ranges of `documents`, each of at most `budget` bytes
+/// shingled (by [`shingled_size`]) or of one document. One range for a
+/// corpus within the budget; none for an empty one.
+fn parts_within(documents: &[Document], budget: usize) -> Vec<Range<usize>> {
+    let mut parts = Vec::new();
+    let (mut from, mut bytes) = (0, 0);
+    for (i, d) in documents.iter().enumerate() {
+        let size = shingled_size(d);
+        if i > from && bytes + size > budget {
+            parts.push(from..i);
+            (from, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if from < documents.len() {
+        parts.push(from..documents.len());
+    }
+    parts
 }
 
 /// Windows of `w` items overlapping by half over `0..n`; the last window
@@ -571,14 +842,15 @@ fn windows_of(n: usize, w: usize) -> impl Iterator<Item = (usize, usize)> {
     })
 }
 
-/// Pairs of documents whose normalized token sequences are identical: each
-/// duplicate is paired with the first of its group.
-fn exact_duplicate_pairs(docs: &[ShingledDoc]) -> Vec<(u32, u32)> {
-    let mut fp: Vec<(u64, usize, u32)> = docs
+/// Pairs of documents whose normalized token sequences are identical
+/// (equal `(fingerprint, token count)`, documents without tokens left
+/// out): each duplicate is paired with the first of its group.
+fn exact_duplicate_pairs(fingerprints: &[(u64, usize)]) -> Vec<(u32, u32)> {
+    let mut fp: Vec<(u64, usize, u32)> = fingerprints
         .iter()
         .enumerate()
-        .filter(|(_, d)| !d.tokens.is_empty())
-        .map(|(i, d)| (d.fingerprint, d.tokens.len(), i as u32))
+        .filter(|(_, (_, tokens))| *tokens > 0)
+        .map(|(i, &(f, tokens))| (f, tokens, i as u32))
         .collect();
     fp.sort_unstable();
     let mut out = Vec::new();
@@ -612,6 +884,21 @@ fn to_passage(x: usize, dx: &ShingledDoc, y: usize, dy: &ShingledDoc, al: &Align
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_keep_within_the_budget_and_cover_every_document() {
+        let docs: Vec<Document> = [10, 300, 20, 20, 5000, 1]
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| Document::new(i.to_string(), "x".repeat(len)))
+            .collect();
+        let budget = shingled_size(&docs[1]) + shingled_size(&docs[2]);
+        let parts = parts_within(&docs, budget);
+        // A document over the budget is a part of its own.
+        assert_eq!(parts, vec![0..2, 2..4, 4..5, 5..6]);
+        assert_eq!(parts_within(&docs, usize::MAX), vec![0..6]);
+        assert!(parts_within(&[], 0).is_empty());
+    }
 
     #[test]
     fn windows_cover_everything() {

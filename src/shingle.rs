@@ -78,6 +78,11 @@ mod tests {
         }
         let built = DfSketch::from_documents(&docs);
         assert_eq!(built.rows, one_by_one.rows);
+        let mut in_parts = DfSketch::default();
+        for part in docs.chunks(47) {
+            in_parts.add_documents(part);
+        }
+        assert_eq!(in_parts.rows, one_by_one.rows);
     }
 }
 
@@ -197,9 +202,17 @@ impl DfSketch {
     /// then each partition is counted by one thread. The result equals
     /// calling [`DfSketch::add_document`] on each document in turn.
     pub fn from_documents(docs: &[Vec<u64>]) -> Self {
+        let mut sketch = DfSketch::default();
+        sketch.add_documents(docs);
+        sketch
+    }
+
+    /// Count more documents, as [`DfSketch::from_documents`] does: a
+    /// sketch fed a corpus in several calls equals one built from it whole.
+    pub fn add_documents(&mut self, docs: &[Vec<u64>]) {
         const PART_BITS: u32 = 6;
         const SHIFT: u32 = DF_BITS - PART_BITS;
-        let mut sketch = DfSketch::default();
+        let sketch = self;
         // Documents in chunks of about 8M hashes, so the scattered copy
         // stays small whatever the corpus size.
         let mut from = 0;
@@ -245,7 +258,6 @@ impl DfSketch {
             }
             from = to;
         }
-        sketch
     }
 
     /// Ask the processor to bring `h`'s counters into cache: a lookup a

@@ -242,3 +242,33 @@ fn scan_finds_the_planted_reuse() {
     assert!(recall >= 0.9, "recall {recall:.3}");
     assert!(precision >= 0.8, "precision {precision:.3}");
 }
+
+#[test]
+fn a_scan_in_parts_gives_the_report_of_a_scan_held_whole() {
+    let t = TempDir::new("parts");
+    generate(&t.0, 400, 5).expect("generate");
+    let json = |shingle_memory: usize| {
+        let corpus = read_corpus(&[t.0.join("corpus")], &ReadOptions::default()).expect("read");
+        let settings = Settings {
+            shingle_memory,
+            ..Settings::default()
+        };
+        let report = scan(corpus, &settings).expect("scan");
+        let mut out = Vec::new();
+        wiretrace::write_json(&report, &mut out).expect("json");
+        (out, report.passages.len(), report.clusters.len())
+    };
+    let (whole, passages, clusters) = json(Settings::default().shingle_memory);
+    assert!(
+        passages > 100 && clusters > 10,
+        "{passages} passages, {clusters} clusters"
+    );
+    // From a few documents a part (hundreds of blocks) to a few parts.
+    for budget in [1, 100_000, 1_000_000, 4_000_000] {
+        let (parts, _, _) = json(budget);
+        assert!(
+            parts == whole,
+            "a {budget}-byte scan differs from the whole one"
+        );
+    }
+}
