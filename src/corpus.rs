@@ -968,7 +968,7 @@ fn read_text_file<T: Send, F: Fn(&mut Document) -> T + Sync>(
         Ok(b) => b,
         Err(reason) => return Item::Skip(skip(display, reason)),
     };
-    match read_bytes_as_text(&bytes) {
+    match bytes_into_text(bytes) {
         Ok((text, encoding)) => {
             let mut d = Document::new(id, text);
             d.path = display;
@@ -1428,6 +1428,34 @@ pub fn read_bytes_as_text(bytes: &[u8]) -> std::result::Result<(String, Option<S
     Ok((text, note))
 }
 
+/// [`read_bytes_as_text`] taking the bytes: plain UTF-8 (no byte order
+/// mark, no NUL, not binary, not empty) becomes the text without a copy.
+/// Anything else goes the general way, with the same result.
+pub(crate) fn bytes_into_text(
+    bytes: Vec<u8>,
+) -> std::result::Result<(String, Option<String>), String> {
+    let mut bytes = bytes;
+    let plain = ![&[0xFF, 0xFE][..], &[0xFE, 0xFF], UTF8_BOM]
+        .iter()
+        .any(|bom| bytes.starts_with(bom))
+        && binary_signature(&bytes).is_none()
+        && !bytes.contains(&0)
+        && check_controls(
+            bytes.iter().filter(|&&b| is_control(u32::from(b))).count(),
+            bytes.len(),
+            "bytes",
+        )
+        .is_ok();
+    if plain {
+        match String::from_utf8(bytes) {
+            Ok(text) if !text.trim().is_empty() => return Ok((text, None)),
+            Ok(text) => bytes = text.into_bytes(),
+            Err(e) => bytes = e.into_bytes(),
+        }
+    }
+    read_bytes_as_text(&bytes)
+}
+
 /// Control characters that do not occur in text: below U+0020 except tab,
 /// line feed, form feed and carriage return, and U+007F.
 fn is_control(c: u32) -> bool {
@@ -1753,6 +1781,26 @@ fn parse_csv(text: &str) -> Vec<CsvRecord> {
 
 #[cfg(test)]
 mod tests {
+
+    proptest::proptest! {
+        #[test]
+        fn bytes_into_text_equals_read_bytes_as_text(
+            prefix in proptest::sample::select(vec![
+                &b""[..], &[0xEF, 0xBB, 0xBF], &[0xFF, 0xFE], &[0xFE, 0xFF], b"%PDF-", b"\x00",
+            ]),
+            body in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(b" \n\tabcU.S\x00\x01\xC3\xA9\xE2\x80\x9C\xFF".to_vec()),
+                    proptest::num::u8::ANY,
+                ],
+                0..60,
+            ),
+        ) {
+            let mut bytes = prefix.to_vec();
+            bytes.extend(body);
+            proptest::prop_assert_eq!(bytes_into_text(bytes.clone()), read_bytes_as_text(&bytes));
+        }
+    }
     use super::*;
     use std::collections::BTreeSet;
     use std::sync::atomic::{AtomicUsize, Ordering};
