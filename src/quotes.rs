@@ -125,19 +125,30 @@ struct Quote {
 pub(crate) fn body_end(text: &str) -> usize {
     let mut pos = 0;
     for line in text.split('\n') {
-        let l = line.trim().to_lowercase();
-        let marker = l.starts_with("reader comments")
-            || l.starts_with("comments (")
-            || l == "comments"
-            || l.starts_with("facebook conversations")
-            || l.starts_with("join the conversation")
-            || l.starts_with("leave a comment");
-        if marker {
+        if is_comments_marker(line.trim()) {
             return pos;
         }
         pos += line.len() + 1;
     }
     text.len()
+}
+
+/// Is this (trimmed) line the heading of a comments section? Only the
+/// first characters are lowercased, and only for a line that can start a
+/// marker (r, c, f, j or l: no other character lowercases to those), so
+/// the story's lines cost one byte test each.
+fn is_comments_marker(t: &str) -> bool {
+    if !matches!(t.as_bytes().first(), Some(b) if b"rcfjlRCFJL".contains(b)) {
+        return false;
+    }
+    // The longest marker has 22 characters; lowercasing never shortens.
+    let head: String = t.chars().take(24).flat_map(char::to_lowercase).collect();
+    head.starts_with("reader comments")
+        || head.starts_with("comments (")
+        || (head == "comments" && t.chars().count() <= 24)
+        || head.starts_with("facebook conversations")
+        || head.starts_with("join the conversation")
+        || head.starts_with("leave a comment")
 }
 
 /// Paragraphs (lines) of `text[..end]` with their byte offsets.
@@ -1389,7 +1400,41 @@ mod tests {
         assert!(groups.iter().any(|g| g.occurrences.len() == 3000));
     }
 
+    #[test]
+    fn comments_markers() {
+        for yes in [
+            "Reader Comments (3)",
+            "COMMENTS",
+            "comments (12)",
+            "Leave a comment",
+        ] {
+            assert!(is_comments_marker(yes), "{yes}");
+        }
+        for no in [
+            "Comments are closed on this story.",
+            "Reader",
+            "",
+            "Σ comments",
+        ] {
+            assert!(!is_comments_marker(no), "{no}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn comments_marker_test_is_the_lowercased_line_test(
+            line in "(Reader|READER|Comments|COMMENTS|Leave|Join|facebook|K|\u{212A}|\u{130}|Σ| |\\(|a|e|n|t|s|r|c|o|m)*"
+        ) {
+            let l = line.trim().to_lowercase();
+            let want = l.starts_with("reader comments")
+                || l.starts_with("comments (")
+                || l == "comments"
+                || l.starts_with("facebook conversations")
+                || l.starts_with("join the conversation")
+                || l.starts_with("leave a comment");
+            proptest::prop_assert_eq!(is_comments_marker(line.trim()), want);
+        }
+
         #[test]
         fn common_runs_are_found_exactly(
             a in proptest::collection::vec(0u64..4, 0..40),
