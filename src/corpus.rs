@@ -114,6 +114,7 @@
 //!
 //! * Files over [`ReadOptions::max_file_bytes`] (64 MiB by default) are
 //!   skipped with a reason naming the size and the `--max-file-bytes` flag.
+//!   Manifests may be sixteen times that (1 GiB by default).
 //!   Reads are bounded even when the size is not known in advance.
 //! * Files and folders that cannot be read (permission denied, I/O errors)
 //!   and broken symbolic links are skipped with the operating system's
@@ -245,7 +246,7 @@ pub struct ReadOptions {
     /// A manifest CSV (`file,outlet,published,url`) for `.txt` inputs.
     pub manifest: Option<PathBuf>,
     /// Files larger than this are skipped with a reason (for JSON Lines:
-    /// single lines larger than this).
+    /// single lines larger than this; for manifests, sixteen times this).
     pub max_file_bytes: u64,
 }
 
@@ -299,7 +300,7 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
     }
     let (explicit, manifest_warnings) = match &options.manifest {
         Some(m) => {
-            let (m, w) = load_explicit_manifest(m, options.max_file_bytes)?;
+            let (m, w) = load_explicit_manifest(m, manifest_limit(options.max_file_bytes))?;
             (Some(m), w)
         }
         None => (None, Vec::new()),
@@ -619,7 +620,7 @@ impl Walker {
             if path.is_file() {
                 manifest_name = Some(name.clone());
                 if !self.is_explicit_manifest(&path) {
-                    match load_manifest(&path, &disp, self.max_file_bytes) {
+                    match load_manifest(&path, &disp, manifest_limit(self.max_file_bytes)) {
                         Ok((mut m, warnings)) => {
                             self.entries.extend(warnings.into_iter().map(Entry::Warn));
                             m.depth = rel.len();
@@ -921,6 +922,13 @@ fn format_size(bytes: u64) -> String {
     } else {
         format!("{bytes} bytes")
     }
+}
+
+/// The size limit of a manifest: sixteen times an article's, since one
+/// manifest describes many files (120 bytes a row: a million documents
+/// make a 117 MiB manifest, 1 GiB is the limit by default).
+fn manifest_limit(max_file_bytes: u64) -> u64 {
+    max_file_bytes.saturating_mul(16)
 }
 
 fn too_large(size: Option<u64>, max: u64, what: &str) -> String {
@@ -2171,6 +2179,20 @@ mod tests {
         let t = TempDir::new("large");
         t.write("big.txt", "x".repeat(200));
         t.write("small.txt", "x".repeat(100));
+        // A manifest may be sixteen times an article's limit.
+        let outlet = "o".repeat(1000);
+        t.write(
+            "manifest.csv",
+            &format!("file,outlet,published,url\nsmall.txt,{outlet},,\n"),
+        );
+        t.write(
+            "sub/manifest.csv",
+            &format!(
+                "file,outlet,published,url\nsub.txt,{}o,,\n",
+                "o".repeat(1600)
+            ),
+        );
+        t.write("sub/sub.txt", "z".repeat(10));
         let mut jsonl = String::new();
         for i in 0..5 {
             jsonl.push_str(&format!("{{\"id\": \"r{i}\", \"text\": \"short text\"}}\n"));
@@ -2191,7 +2213,16 @@ mod tests {
             r,
             "file too large: 200 bytes (200 bytes), over the limit of 100 bytes; raise it with --max-file-bytes"
         );
-        doc(&c, &t.show("small.txt"));
+        assert_eq!(
+            doc(&c, &t.show("small.txt")).outlet.as_deref(),
+            Some(outlet.as_str())
+        );
+        assert_eq!(doc(&c, &t.show("sub/sub.txt")).outlet, None);
+        let r = reason(&c, &t.show("sub/manifest.csv"));
+        assert!(
+            r.starts_with("not used as a manifest: file too large: "),
+            "{r}"
+        );
         // The JSON Lines file is larger than the limit but is streamed.
         let feed = t.show("feed.jsonl");
         assert_eq!(
