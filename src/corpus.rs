@@ -2183,11 +2183,11 @@ mod tests {
         let outlet = "o".repeat(1000);
         t.write(
             "manifest.csv",
-            &format!("file,outlet,published,url\nsmall.txt,{outlet},,\n"),
+            format!("file,outlet,published,url\nsmall.txt,{outlet},,\n"),
         );
         t.write(
             "sub/manifest.csv",
-            &format!(
+            format!(
                 "file,outlet,published,url\nsub.txt,{}o,,\n",
                 "o".repeat(1600)
             ),
