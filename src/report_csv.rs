@@ -158,6 +158,19 @@ pub(crate) fn csv_field(s: &str) -> String {
     }
 }
 
+/// A cell taken from the articles or their metadata, made safe for
+/// spreadsheets: one starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return would be run as a formula by Excel, LibreOffice or Google Sheets
+/// (CSV injection), so it gets a leading apostrophe, which they show as
+/// text and do not display.
+fn text_cell(s: String) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s
+    }
+}
+
 /// An excerpt without the typographic quotes the text report puts around it.
 fn plain_excerpt(text: &str, max: usize) -> String {
     let e = excerpt(text, max);
@@ -204,9 +217,9 @@ pub fn write_csv(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 None => Default::default(),
             };
             row.extend([
-                id,
-                outlet,
-                published,
+                text_cell(id),
+                text_cell(outlet),
+                text_cell(published),
                 w.start.to_string(),
                 w.end.to_string(),
             ]);
@@ -219,7 +232,7 @@ pub fn write_csv(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
                 .get(w.doc)
                 .and_then(|d| d.text.get(w.start..w.end))
                 .unwrap_or("");
-            row.push(plain_excerpt(text, 110));
+            row.push(text_cell(plain_excerpt(text, 110)));
         }
         write_row(out, row.into_iter())?;
     }
@@ -314,6 +327,36 @@ mod tests {
     fn dot_escaping() {
         assert_eq!(dot_escape(r#"a "b" \c"#), r#"a \"b\" \\c"#);
         assert_eq!(dot_escape("x\ny\u{7}"), "x\\ny");
+    }
+
+    #[test]
+    fn cells_from_articles_are_not_formulas() {
+        assert_eq!(text_cell("Reuters".into()), "Reuters");
+        assert_eq!(text_cell("=1+1".into()), "'=1+1");
+        assert_eq!(
+            text_cell("-- said the minister".into()),
+            "'-- said the minister"
+        );
+        assert_eq!(text_cell("@home".into()), "'@home");
+        assert_eq!(text_cell(String::new()), "");
+        // Through the whole writer: an outlet and a document id that would
+        // be formulas (passage excerpts start at a word, so they cannot).
+        let story = "-2+3 people were hurt when the Haqqani commander, speaking on \
+            condition of anonymity, viewed her efforts with scepticism and said by \
+            telephone from an undisclosed location that talks would fail again.";
+        let mut a = crate::corpus::Document::new("a", story);
+        a.outlet = Some("=HYPERLINK(\"http://x\")".into());
+        let b = crate::corpus::Document::new("@b", format!("{story} More."));
+        let corpus = crate::corpus::Corpus::from_documents(vec![a, b]);
+        let report = crate::scan::scan(corpus, &crate::scan::Settings::default()).unwrap();
+        assert_eq!(report.passages.len(), 1);
+        let mut out = Vec::new();
+        write_csv(&report, &mut out).unwrap();
+        let csv = String::from_utf8(out).unwrap();
+        let row = csv.lines().nth(1).unwrap();
+        assert!(row.contains(",\"'=HYPERLINK(\"\"http://x\"\")\","), "{row}");
+        assert!(row.contains(",'@b,"), "{row}");
+        assert!(!row.contains(",=") && !row.contains(",@"), "{row}");
     }
 
     #[test]
