@@ -216,6 +216,21 @@ pub(crate) fn pack_entry(key: u64, owner: u32, owner_bits: u32) -> u64 {
     (key & !owner_mask) | u64::from(owner)
 }
 
+/// [`candidate_pairs`] for entries already packed by [`pack_entry`] with
+/// `owner_bits` (at most 40).
+pub(crate) fn candidate_pairs_packed(
+    entries: Vec<u64>,
+    owner_bits: u32,
+    max_bucket: usize,
+) -> (Vec<(u32, u32)>, BucketStats) {
+    bucket_packed(
+        entries,
+        owner_bits,
+        max_bucket,
+        &|owners: &[u32], pairs: &mut Vec<u64>| each_pair(owners, |_, _| true, pairs),
+    )
+}
+
 /// [`bucket_pairs`] for entries already packed by [`pack_entry`] with
 /// `owner_bits` (at most 40).
 pub(crate) fn bucket_packed<V: Fn(&[u32], &mut Vec<u64>) + Sync>(

@@ -10,7 +10,7 @@ use crate::align::{AlignParams, Alignment, Passage, Witness, align_pair};
 use crate::cluster::{Cluster, cluster_passages};
 use crate::corpus::{Corpus, Document, Skipped};
 use crate::error::{Error, Result};
-use crate::lsh::{Banding, bucket_packed, each_pair, owner_bits_for, pack_entry};
+use crate::lsh::{Banding, candidate_pairs_packed, owner_bits_for, pack_entry};
 use crate::minhash::{MAX_PERM, signature};
 use crate::provenance::attribute;
 use crate::quotes::{QuoteGroup, audit_quotes};
@@ -260,14 +260,11 @@ pub fn scan_with_progress(
     let owner_bits = owner_bits_for(n);
     let mut entries: Vec<u64> = Vec::new();
     let mut windows = 0;
-    for part in &parts {
-        if hold {
-            windows += window_entries(&held, 0, settings, owner_bits, progress, &mut entries);
-        } else {
-            let mut docs = shingle_part(&documents, part.clone(), settings, &Silent);
-            docs.par_iter_mut()
-                .enumerate()
-                .for_each(|(i, d)| seeds.set(d, part.start + i));
+    if hold {
+        windows += window_entries(&held, 0, settings, owner_bits, progress, &mut entries);
+    } else {
+        for part in &parts {
+            let docs = shingle_seeded(&documents, part.clone().into_par_iter(), settings, &seeds);
             windows += window_entries(
                 &docs,
                 part.start,
@@ -279,12 +276,7 @@ pub fn scan_with_progress(
         }
     }
     progress.finish();
-    let (mut pairs, bstats) = bucket_packed(
-        entries,
-        owner_bits,
-        settings.max_bucket,
-        &|owners: &[u32], pairs: &mut Vec<u64>| each_pair(owners, |_, _| true, pairs),
-    );
+    let (mut pairs, bstats) = candidate_pairs_packed(entries, owner_bits, settings.max_bucket);
     stats.windows = windows;
     stats.oversized_buckets = bstats.oversized_buckets;
     pairs.extend(exact_duplicate_pairs(&fingerprints));
@@ -337,23 +329,36 @@ pub fn scan_with_progress(
 /// `settings.banding`. Keys are sorted and deduplicated. Used by the
 /// persistent index, which stores these keys per document.
 pub fn window_band_keys(doc: &ShingledDoc, settings: &Settings) -> Vec<u64> {
+    let mut out = Vec::new();
+    for_each_window(doc, settings, |keys| out.extend_from_slice(keys));
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Sign each window of `doc`'s seeds (in token order, half-overlapping
+/// windows of `settings.window`) and give `f` the window's band keys.
+/// Returns the number of windows signed.
+fn for_each_window(doc: &ShingledDoc, settings: &Settings, mut f: impl FnMut(&[u64])) -> usize {
     let mut by_pos: Vec<(u32, u64)> = doc.seeds.iter().map(|&(h, p)| (p, h)).collect();
     by_pos.sort_unstable();
     let kept: Vec<u64> = by_pos.into_iter().map(|(_, h)| h).collect();
-    let mut out = Vec::new();
     let mut sig = Vec::with_capacity(settings.banding.len());
+    let mut keys = Vec::with_capacity(settings.banding.bands);
+    let mut windows = 0;
     for (start, end) in windows_of(kept.len(), settings.window) {
         if signature(
             kept[start..end].iter().copied(),
             settings.banding.len(),
             &mut sig,
         ) {
-            settings.banding.keys(&sig, &mut out);
+            keys.clear();
+            settings.banding.keys(&sig, &mut keys);
+            f(&keys);
+            windows += 1;
         }
     }
-    out.sort_unstable();
-    out.dedup();
-    out
+    windows
 }
 
 /// The second half of [`scan`] for candidate pairs found elsewhere (the
@@ -517,15 +522,8 @@ fn align_in_blocks(
         })
         .collect();
     order.sort_unstable();
-    let shingle = |need: &[usize]| -> Vec<ShingledDoc> {
-        need.par_iter()
-            .map(|&d| {
-                let mut s = ShingledDoc::new(&documents[d].text, settings.ngram);
-                seeds.set(&mut s, d);
-                s
-            })
-            .collect()
-    };
+    let shingle =
+        |need: &[usize]| shingle_seeded(documents, need.par_iter().copied(), settings, seeds);
     // Documents of `block`'s pairs in group `g` (or not in it), sorted,
     // without repeats.
     let members = |block: &[(u32, u32, usize)], g: u32, inside: bool| -> Vec<usize> {
@@ -703,23 +701,10 @@ fn window_entries(
         .enumerate()
         .map(|(i, d)| {
             let owner = (first + i) as u32;
-            let kept: Vec<u64> = {
-                let mut by_pos: Vec<(u32, u64)> = d.seeds.iter().map(|&(h, p)| (p, h)).collect();
-                by_pos.sort_unstable();
-                by_pos.into_iter().map(|(_, h)| h).collect()
-            };
             let mut out = Vec::new();
-            let mut sig = Vec::with_capacity(s.banding.len());
-            let mut keys = Vec::with_capacity(s.banding.bands);
-            let mut windows = 0;
-            for (start, end) in windows_of(kept.len(), s.window) {
-                if signature(kept[start..end].iter().copied(), s.banding.len(), &mut sig) {
-                    keys.clear();
-                    s.banding.keys(&sig, &mut keys);
-                    out.extend(keys.iter().map(|&k| pack_entry(k, owner, owner_bits)));
-                    windows += 1;
-                }
-            }
+            let windows = for_each_window(d, s, |keys| {
+                out.extend(keys.iter().map(|&k| pack_entry(k, owner, owner_bits)))
+            });
             progress.advance(1);
             (out, windows)
         })
@@ -781,6 +766,21 @@ impl Seeder<'_> {
             .collect();
         d.set_seeds_where(&keep);
     }
+}
+
+/// Tokenize and shingle the documents `ids`, with their seeds set.
+fn shingle_seeded(
+    documents: &[Document],
+    ids: impl IndexedParallelIterator<Item = usize>,
+    settings: &Settings,
+    seeds: &Seeder,
+) -> Vec<ShingledDoc> {
+    ids.map(|d| {
+        let mut s = ShingledDoc::new(&documents[d].text, settings.ngram);
+        seeds.set(&mut s, d);
+        s
+    })
+    .collect()
 }
 
 /// Tokenize and shingle the documents `range` (seeds not set).
