@@ -17,7 +17,7 @@
 //! Document frequencies (in all documents, and per outlet) are count-min
 //! sketches laid out as the scan's [`crate::DfSketch`], so the index counts
 //! as a scan does, except that the outlet rule only applies to shingles
-//! found in at least `max_outlet_df` documents in all (a per-outlet count
+//! found in at least the outlet's cut-off of documents in all (a per-outlet count
 //! above the global one is a collision in the outlet sketch). Each commit appends its increments to `df_log`; when the
 //! log passes 64 MiB, a commit also writes both sketches (32 MiB) to
 //! `df_sketch` and clears the log. A commit thus writes in proportion to its
@@ -28,8 +28,10 @@
 //! (`Settings::default().window` and `.banding`), computed with
 //! [`crate::window_band_keys`] over the document's seeds: its shingles
 //! found in at most `Settings::max_df_for(n)` documents (the larger of 50
-//! and 1% of them) and in fewer than `Settings::max_outlet_df` (20 by default)
-//! documents of its own outlet (that outlet's boilerplate), as in a scan.
+//! and 0.1% of them) and in fewer than `Settings::outlet_df_for` documents
+//! of its own outlet (that outlet's boilerplate: the larger of
+//! `Settings::max_outlet_df`, 20 by default, and 0.1% of the outlet's
+//! documents), as in a scan.
 //!
 //! A check applies both cut-offs with the current counts (the checked
 //! articles counted in), to the band keys it queries and to the seeds of
@@ -513,29 +515,8 @@ impl Index {
                     }
                 }
                 inc_global.extend_from_slice(&distinct);
-                let ok = outlet_key(doc);
-                if ok != 0 {
-                    for &h in &distinct {
-                        let key = h ^ ok;
-                        counts.outlet.add(key);
-                        inc_outlet.push(key);
-                        // Gated by the global count, as in a check.
-                        if self.settings.max_outlet_df.is_some_and(|m| {
-                            counts.global.get(h) as usize >= m
-                                && counts.outlet.get(key) as usize >= m
-                        }) {
-                            common.insert(h);
-                        }
-                    }
-                }
-                sh.set_seeds(|h| !common.contains(&h));
-                for k in window_band_keys(&sh, &self.settings) {
-                    bands.insert(k, number).map_err(|e| w(e.into()))?;
-                }
-                if !sh.tokens.is_empty() {
-                    fps.insert(fingerprint_key(&sh), number)
-                        .map_err(|e| w(e.into()))?;
-                }
+                // The outlet's documents, this one included.
+                let mut outlet_docs = 0;
                 if let Some(outlet) = &doc.outlet {
                     let n = match outlet_now.get_mut(outlet.as_str()) {
                         Some(n) => n,
@@ -550,6 +531,31 @@ impl Index {
                         }
                     };
                     *n += 1;
+                    outlet_docs = *n as usize;
+                }
+                let outlet_cutoff = self.settings.outlet_df_for(outlet_docs);
+                let ok = outlet_key(doc);
+                if ok != 0 {
+                    for &h in &distinct {
+                        let key = h ^ ok;
+                        counts.outlet.add(key);
+                        inc_outlet.push(key);
+                        // Gated by the global count, as in a check.
+                        if outlet_cutoff.is_some_and(|m| {
+                            counts.global.get(h) as usize >= m
+                                && counts.outlet.get(key) as usize >= m
+                        }) {
+                            common.insert(h);
+                        }
+                    }
+                }
+                sh.set_seeds(|h| !common.contains(&h));
+                for k in window_band_keys(&sh, &self.settings) {
+                    bands.insert(k, number).map_err(|e| w(e.into()))?;
+                }
+                if !sh.tokens.is_empty() {
+                    fps.insert(fingerprint_key(&sh), number)
+                        .map_err(|e| w(e.into()))?;
                 }
                 bytes += doc.text.len() as u64;
                 outcomes.push(AddOutcome::Added);
@@ -737,8 +743,9 @@ impl Index {
     /// Seeds (of the band keys queried and of the alignment) follow the
     /// scan's rules with the current counts, the articles counted in: a
     /// shingle in more than `Settings::max_df_for(n)` documents, or in at
-    /// least `Settings::max_outlet_df` documents of the outlet of the
-    /// document holding it, is not a seed. The work is proportional to the
+    /// least `Settings::outlet_df_for` documents of the outlet of the
+    /// document holding it (its documents in the index and the articles),
+    /// is not a seed. The work is proportional to the
     /// articles and their candidates, not to the index.
     ///
     /// The report's documents are the articles and the matched indexed
@@ -758,7 +765,6 @@ impl Index {
         let documents_table = txn.open_table(DOCUMENTS).map_err(|e| r(e.into()))?;
         let indexed = documents_table.len().map_err(|e| r(e.into()))?;
         let max_df = self.settings.max_df_for(indexed as usize + articles.len());
-        let max_outlet_df = self.settings.max_outlet_df;
 
         // The articles' own contribution to the counts.
         let ngram = self.settings.ngram;
@@ -777,8 +783,29 @@ impl Index {
                 }
             }
         }
+        // Documents of each outlet in the index and the articles, for the
+        // outlet rule's cut-off.
+        let outlets_table = txn.open_table(OUTLETS).map_err(|e| r(e.into()))?;
+        let mut articles_of: BTreeMap<String, u64> = BTreeMap::new();
+        for a in &articles {
+            if let Some(o) = &a.outlet {
+                *articles_of.entry(o.clone()).or_default() += 1;
+            }
+        }
+        let outlet_cutoff = |d: &Document| -> Result<Option<usize>> {
+            let Some(o) = &d.outlet else {
+                return Ok(None);
+            };
+            let stored = outlets_table
+                .get(o.as_str())
+                .map_err(|e| r(e.into()))?
+                .map(|g| g.value())
+                .unwrap_or(0);
+            let n = stored + articles_of.get(o).copied().unwrap_or(0);
+            Ok(self.settings.outlet_df_for(n as usize))
+        };
         // Counts in the index and the articles, as a scan of both counts.
-        let common_in = |sh: &ShingledDoc, ok: u64| -> KeySet {
+        let common_in = |sh: &ShingledDoc, ok: u64, cutoff: Option<usize>| -> KeySet {
             let mut common = KeySet::default();
             for h in sh.distinct_shingles() {
                 let n = counts.global.get(h) + extra_df.get(&h).copied().unwrap_or(0);
@@ -791,7 +818,7 @@ impl Index {
                 // and most of the outlet sketch's overestimates, which grow
                 // with the index (at 100,000 documents its slots hold
                 // about 20 increments each).
-                let Some(m) = max_outlet_df.filter(|&m| ok != 0 && n as usize >= m) else {
+                let Some(m) = cutoff.filter(|&m| ok != 0 && n as usize >= m) else {
                     continue;
                 };
                 let key = h ^ ok;
@@ -804,7 +831,7 @@ impl Index {
         };
         let mut keys: Vec<(Vec<u64>, u64, bool)> = Vec::with_capacity(articles.len());
         for (a, sh) in articles.iter().zip(shingled.iter_mut()) {
-            let common = common_in(sh, outlet_key(a));
+            let common = common_in(sh, outlet_key(a), outlet_cutoff(a)?);
             sh.set_seeds(|h| !common.contains(&h));
             keys.push((
                 window_band_keys(sh, &self.settings),
@@ -901,7 +928,7 @@ impl Index {
             .map(|d| ShingledDoc::new(&d.text, ngram))
             .collect();
         for (d, sh) in kept.iter().zip(kept_shingled.iter_mut()) {
-            let common = common_in(sh, outlet_key(d));
+            let common = common_in(sh, outlet_key(d), outlet_cutoff(d)?);
             sh.set_seeds(|h| !common.contains(&h));
         }
         drop(txn);
@@ -1020,6 +1047,24 @@ mod tests {
         let mut out = Vec::new();
         crate::report::write_json(&report, &mut out).expect("json");
         String::from_utf8(out).expect("utf-8")
+    }
+
+    /// The index scales the outlet rule's cut-off with the outlet's
+    /// documents as a scan does (`scan::tests::the_outlet_rule_scales_with_the_outlet`):
+    /// the outlet's documents in the index and the articles count.
+    #[test]
+    fn the_outlet_rule_scales_with_the_outlet() {
+        for (filler, want) in [(998, 0), (2998, 1)] {
+            let mut docs = crate::scan::tests::same_outlet_corpus(filler);
+            let article = docs.remove(1);
+            let dir = tmp(&format!("outlet-{filler}"));
+            let mut index = Index::open(&dir).expect("open");
+            index.settings = crate::scan::tests::outlet_rule_at_two();
+            index.add_batch(&docs).expect("add");
+            let report = index.check(vec![article]).expect("check");
+            assert_eq!(report.passages.len(), want, "{filler} filler documents");
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 
     #[test]

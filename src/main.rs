@@ -214,11 +214,12 @@ struct TuningArgs {
     #[arg(long, default_value_t = 50)]
     max_gap: usize,
     /// Shingles in more documents than this do not seed passages
-    /// (default: the larger of 50 and 1% of the documents).
+    /// (default: the larger of 50 and 0.1% of the documents).
     #[arg(long)]
     max_df: Option<usize>,
-    /// Shingles in at least this many documents of one outlet are that
-    /// outlet's boilerplate and do not seed passages there (0: off).
+    /// Shingles in at least this many documents of one outlet (and in at
+    /// least 0.1% of them) are that outlet's boilerplate and do not seed
+    /// passages there (0: off).
     #[arg(long, default_value_t = 20)]
     max_outlet_df: usize,
     /// Megabytes of shingled documents held at once (about 8 per megabyte

@@ -16,6 +16,15 @@ use crate::provenance::attribute;
 use crate::quotes::{QuoteGroup, audit_quotes};
 use crate::shingle::{DfSketch, ShingledDoc, mix64};
 
+/// The share of documents (one in this many) from which a shingle is too
+/// common to seed a passage: in the corpus ([`Settings::max_df_for`], at
+/// least 50 documents) and in one outlet ([`Settings::outlet_df_for`], at
+/// least `Settings::max_outlet_df`). Stock phrases recur in proportion to
+/// the corpus, so a fixed count would keep them as seeds in a large corpus
+/// (candidate pairs then grow with its square) and would take out more and
+/// more of a reused story's own text within a large outlet.
+pub const DF_SHARE: usize = 1000;
+
 /// Settings of a scan. `Settings::default()` is what the command line uses.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -37,14 +46,16 @@ pub struct Settings {
     pub align: AlignParams,
     /// Shingles found in more documents than this are too common to seed
     /// a passage (stock phrases, site boilerplate). `None`: the larger of 50
-    /// and 1% of the documents: a wire story reprinted by more outlets than
-    /// that is only found through exact duplicates; raise it for such corpora.
+    /// and one document in [`DF_SHARE`] (0.1%): a wire story reprinted by
+    /// more outlets than that is only found through exact duplicates; raise
+    /// it for such corpora.
     pub max_df: Option<usize>,
-    /// Shingles found in at least this many documents *of one outlet* are
-    /// that outlet's boilerplate (site chrome, "Reader Comments", sign-up
-    /// boxes) and do not seed passages in its documents. Wire copy is
-    /// reprinted by many outlets, so it is not caught; an outlet re-issuing
-    /// the same story this often is. `None` turns the rule off.
+    /// Shingles found in at least this many documents *of one outlet*, and
+    /// in at least one in [`DF_SHARE`] of them, are that outlet's
+    /// boilerplate (site chrome, "Reader Comments", sign-up boxes) and do
+    /// not seed passages in its documents. Wire copy is reprinted by many
+    /// outlets, so it is not caught; an outlet re-issuing the same story
+    /// this often is. `None` turns the rule off.
     pub max_outlet_df: Option<usize>,
     /// A band bucket shared by more documents than this is skipped.
     pub max_bucket: usize,
@@ -102,7 +113,14 @@ impl Settings {
 
     /// The document-frequency cut-off in force for a corpus of `n` documents.
     pub fn max_df_for(&self, n: usize) -> usize {
-        self.max_df.unwrap_or_else(|| 50.max(n / 100))
+        self.max_df.unwrap_or_else(|| 50.max(n / DF_SHARE))
+    }
+
+    /// The outlet rule's cut-off for an outlet of `docs` documents: a
+    /// shingle in at least this many of them is the outlet's boilerplate.
+    /// `None` when the rule is off.
+    pub fn outlet_df_for(&self, docs: usize) -> Option<usize> {
+        self.max_outlet_df.map(|m| m.max(docs.div_ceil(DF_SHARE)))
     }
 }
 
@@ -196,12 +214,9 @@ pub fn scan_with_progress(
     stats.max_df = max_df;
     let outlet_keys: Vec<u64> = documents.iter().map(outlet_key).collect();
     let need_df = n > max_df;
-    let outlets = settings
-        .max_outlet_df
-        .map(|m| (m, outlets_with_at_least(&outlet_keys, m)))
-        .filter(|(_, o)| !o.is_empty());
+    let outlets = Some(outlet_cutoffs(&outlet_keys, settings)).filter(|o| !o.is_empty());
     let mut df = need_df.then(DfSketch::default);
-    let mut outlet_df = outlets.as_ref().map(|&(m, _)| (DfSketch::default(), m));
+    let mut outlet_df = outlets.as_ref().map(|o| (DfSketch::default(), o));
     let mut held: Vec<ShingledDoc> = Vec::new();
     // (fingerprint, tokens) of each document, for exact duplicates.
     let mut fingerprints: Vec<(u64, usize)> = Vec::with_capacity(n);
@@ -219,12 +234,12 @@ pub fn scan_with_progress(
             if let Some(df) = &mut df {
                 df.add_documents(&distinct);
             }
-            if let (Some((odf, _)), Some((_, outlets))) = (&mut outlet_df, &outlets) {
+            if let Some((odf, outlets)) = &mut outlet_df {
                 let keyed: Vec<Vec<u64>> = distinct
                     .par_iter()
                     .zip(&outlet_keys[part.clone()])
                     .map(|(d, k)| {
-                        if outlets.contains(k) {
+                        if outlets.contains_key(k) {
                             d.iter().map(|h| h ^ k).collect()
                         } else {
                             Vec::new()
@@ -244,7 +259,7 @@ pub fn scan_with_progress(
     clock.record("document frequency", df_time);
     let seeds = Seeder {
         df: df.as_ref(),
-        outlet_df: outlet_df.as_ref().map(|(odf, m)| (odf, *m)),
+        outlet_df: outlet_df.as_ref().map(|(odf, o)| (odf, *o)),
         max_df,
         outlet_keys: &outlet_keys,
     };
@@ -671,18 +686,27 @@ pub(crate) fn outlet_key(d: &Document) -> u64 {
     }
 }
 
-/// Keys of the outlets with at least `min` documents (never 0, unknown).
-fn outlets_with_at_least(keys: &[u64], min: usize) -> std::collections::BTreeSet<u64> {
-    let mut per_outlet: std::collections::BTreeMap<u64, usize> = Default::default();
+/// The outlet rule's cut-off ([`Settings::outlet_df_for`]) of each outlet
+/// (by key, never 0: unknown) that has at least that many documents, so
+/// that the rule can apply to it. Empty when the rule is off.
+fn outlet_cutoffs(keys: &[u64], settings: &Settings) -> OutletCutoffs {
+    let mut per_outlet = OutletCutoffs::new();
     for &k in keys.iter().filter(|&&k| k != 0) {
         *per_outlet.entry(k).or_default() += 1;
     }
     per_outlet
         .into_iter()
-        .filter(|&(_, n)| n >= min)
-        .map(|(k, _)| k)
+        .filter_map(|(k, n)| {
+            settings
+                .outlet_df_for(n)
+                .filter(|&m| n >= m)
+                .map(|m| (k, m))
+        })
         .collect()
 }
+
+/// Outlet key → the outlet rule's cut-off for it.
+type OutletCutoffs = std::collections::BTreeMap<u64, usize>;
 
 /// Sign the windows of `docs` (documents `first..`, their seeds set) and
 /// push their band keys, packed with the document number by
@@ -720,10 +744,10 @@ fn window_entries(
 
 /// Decides which shingles seed alignment: not those in more than `max_df`
 /// documents of the corpus, nor (when the outlet rule is on) those in at
-/// least its count of one outlet's documents.
+/// least the outlet's cut-off of its documents.
 struct Seeder<'a> {
     df: Option<&'a DfSketch>,
-    outlet_df: Option<(&'a DfSketch, usize)>,
+    outlet_df: Option<(&'a DfSketch, &'a OutletCutoffs)>,
     max_df: usize,
     outlet_keys: &'a [u64],
 }
@@ -732,17 +756,21 @@ impl Seeder<'_> {
     /// Set the seeds of `d`, which is document number `doc`.
     fn set(&self, d: &mut ShingledDoc, doc: usize) {
         let ok = self.outlet_keys[doc];
-        let (df, outlet_df, max_df) = (self.df, self.outlet_df, self.max_df);
+        let (df, max_df) = (self.df, self.max_df);
+        // The outlet sketch and this document's outlet's cut-off, when the
+        // rule applies to it.
+        let outlet_df = self
+            .outlet_df
+            .and_then(|(odf, cutoffs)| Some((odf, *cutoffs.get(&ok)?)));
         // An outlet count above the corpus-wide count is a collision in
         // the outlet sketch (likely in large corpora), so both must reach
         // the outlet threshold, as in the persistent index.
         let common = |h: u64| {
             let global = df.map(|df| df.get(h) as usize);
             global.is_some_and(|g| g > max_df)
-                || (ok != 0
-                    && outlet_df.is_some_and(|(odf, m)| {
-                        odf.get(h ^ ok) as usize >= m && global.is_none_or(|g| g >= m)
-                    }))
+                || outlet_df.is_some_and(|(odf, m)| {
+                    odf.get(h ^ ok) as usize >= m && global.is_none_or(|g| g >= m)
+                })
         };
         // The counters of the shingle `AHEAD` places on are fetched while
         // this one is looked up.
@@ -751,7 +779,7 @@ impl Seeder<'_> {
             if let Some(df) = df {
                 df.prefetch(h);
             }
-            if let Some((odf, _)) = outlet_df.filter(|_| ok != 0) {
+            if let Some((odf, _)) = outlet_df {
                 odf.prefetch(h ^ ok);
             }
         };
@@ -882,7 +910,7 @@ fn to_passage(x: usize, dx: &ShingledDoc, y: usize, dy: &ShingledDoc, al: &Align
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -898,6 +926,70 @@ mod tests {
         assert_eq!(parts, vec![0..2, 2..4, 4..5, 5..6]);
         assert_eq!(parts_within(&docs, usize::MAX), vec![0..6]);
         assert!(parts_within(&[], 0).is_empty());
+    }
+
+    #[test]
+    fn cut_offs_scale_with_the_corpus_and_the_outlet() {
+        let s = Settings::default();
+        assert_eq!(s.max_df_for(5), 50);
+        assert_eq!(s.max_df_for(200_000), 200);
+        assert_eq!(s.max_df_for(1_000_000), 1000);
+        assert_eq!(s.outlet_df_for(100), Some(20));
+        assert_eq!(s.outlet_df_for(147_000), Some(147));
+        let off = Settings {
+            max_outlet_df: None,
+            ..Settings::default()
+        };
+        assert_eq!(off.outlet_df_for(147_000), None);
+    }
+
+    /// Documents "a" and "b" of one outlet share a passage; `filler` other
+    /// documents of that outlet share nothing. With the outlet rule at 2
+    /// documents, the passage's shingles are the outlet's boilerplate
+    /// while the outlet is small, and seed again once one in a thousand of
+    /// its documents is more than two.
+    pub(crate) fn same_outlet_corpus(filler: usize) -> Vec<Document> {
+        let passage = "the harbour authority said on friday that the new breakwater \
+                       would be finished before the winter storms, three months later \
+                       than planned, after engineers found that the old foundations \
+                       could not carry the weight of the concrete blocks";
+        let mut docs = vec![
+            Document::new("a", format!("Opening of the first page. {passage}")),
+            Document::new("b", format!("A different first line here. {passage}")),
+        ];
+        for i in 0..filler {
+            docs.push(Document::new(
+                format!("f{i}"),
+                format!("filler page {i} with nothing else in it {}", i * 7),
+            ));
+        }
+        for d in &mut docs {
+            d.outlet = Some("The Outlet".to_string());
+        }
+        docs
+    }
+
+    /// The outlet rule at 2 documents, no quote audit.
+    pub(crate) fn outlet_rule_at_two() -> Settings {
+        Settings {
+            max_outlet_df: Some(2),
+            quotes: false,
+            ..Settings::default()
+        }
+    }
+
+    fn same_outlet_passages(filler: usize) -> usize {
+        let docs = same_outlet_corpus(filler);
+        let report = scan(Corpus::from_documents(docs), &outlet_rule_at_two()).unwrap();
+        report.passages.len()
+    }
+
+    #[test]
+    fn the_outlet_rule_scales_with_the_outlet() {
+        // 1,000 documents: the cut-off is 2, the passage is boilerplate.
+        assert_eq!(same_outlet_passages(998), 0);
+        // 3,000 documents: the cut-off is 3, the passage seeds.
+        assert_eq!(same_outlet_passages(2998), 1);
     }
 
     #[test]
