@@ -849,17 +849,29 @@ impl Index {
         // Candidate document numbers of each article.
         let mut per_article: Vec<BTreeSet<u32>> = Vec::with_capacity(articles.len());
         for (band_keys, fp, empty) in &keys {
-            let mut found = BTreeSet::new();
+            // Buckets shared with each document, and whether one of them
+            // was small (`Settings::single_bucket_max`), as in a scan.
+            let mut shared: BTreeMap<u32, (usize, bool)> = BTreeMap::new();
             for &k in band_keys {
                 let values = bands.get(k).map_err(|e| r(e.into()))?;
                 // The article itself would join the bucket.
-                if values.len() as usize + 1 > self.settings.max_bucket {
+                let size = values.len() as usize + 1;
+                if size > self.settings.max_bucket {
                     continue;
                 }
                 for v in values {
-                    found.insert(v.map_err(|e| r(e.into()))?.value());
+                    let e = shared
+                        .entry(v.map_err(|e| r(e.into()))?.value())
+                        .or_default();
+                    e.0 += 1;
+                    e.1 |= size <= self.settings.single_bucket_max;
                 }
             }
+            let mut found: BTreeSet<u32> = shared
+                .into_iter()
+                .filter(|&(_, (buckets, small))| buckets >= 2 || small)
+                .map(|(n, _)| n)
+                .collect();
             if !empty {
                 for v in fps.get(*fp).map_err(|e| r(e.into()))? {
                     found.insert(v.map_err(|e| r(e.into()))?.value());

@@ -217,28 +217,54 @@ pub(crate) fn pack_entry(key: u64, owner: u32, owner_bits: u32) -> u64 {
 }
 
 /// [`candidate_pairs`] for entries already packed by [`pack_entry`] with
-/// `owner_bits` (at most 40).
+/// `owner_bits` (at most 40), keeping only the pairs that share a bucket
+/// of at most `single_bucket_max` owners or share two buckets or more.
+///
+/// Windows made of stock phrases fall into large buckets with many other
+/// documents' stock windows, one band at a time: such a pair shares one
+/// bucket and no text worth a passage. Text really reused gives windows of
+/// high Jaccard, which share several of their bands (at J = 0.5, each of
+/// 16 bands of 2 rows with probability 0.25), or a small bucket.
 pub(crate) fn candidate_pairs_packed(
     entries: Vec<u64>,
     owner_bits: u32,
     max_bucket: usize,
+    single_bucket_max: usize,
 ) -> (Vec<(u32, u32)>, BucketStats) {
-    bucket_packed(
-        entries,
-        owner_bits,
-        max_bucket,
-        &|owners: &[u32], pairs: &mut Vec<u64>| each_pair(owners, |_, _| true, pairs),
-    )
+    // Pairs of a small bucket are pushed twice, so that, counted with
+    // their repeats, every pair to keep appears at least twice.
+    let (pairs, stats) = bucket_packed_raw(entries, owner_bits, max_bucket, &|owners: &[u32],
+                                                                              pairs: &mut Vec<
+        u64,
+    >| {
+        each_pair(owners, |_, _| true, pairs);
+        if owners.len() <= single_bucket_max {
+            each_pair(owners, |_, _| true, pairs);
+        }
+    });
+    (unpack_pairs_repeated(pairs), stats)
 }
 
 /// [`bucket_pairs`] for entries already packed by [`pack_entry`] with
 /// `owner_bits` (at most 40).
 pub(crate) fn bucket_packed<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
-    mut packed: Vec<u64>,
+    packed: Vec<u64>,
     owner_bits: u32,
     max_bucket: usize,
     visit: &V,
 ) -> (Vec<(u32, u32)>, BucketStats) {
+    let (pairs, stats) = bucket_packed_raw(packed, owner_bits, max_bucket, visit);
+    (unpack_pairs(pairs), stats)
+}
+
+/// [`bucket_packed`] before its pairs are sorted: packed as `a << 32 | b`,
+/// each as many times as `visit` pushed it.
+fn bucket_packed_raw<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
+    mut packed: Vec<u64>,
+    owner_bits: u32,
+    max_bucket: usize,
+    visit: &V,
+) -> (Vec<u64>, BucketStats) {
     let owner_mask = (1u64 << owner_bits) - 1;
     // Partition by the top byte of the key (keys are uniform), then sort
     // and scan the 256 partitions in parallel, each small enough for cache.
@@ -318,7 +344,7 @@ pub(crate) fn bucket_packed<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
         stats.shared_buckets += s.shared_buckets;
         stats.oversized_buckets += s.oversized_buckets;
     }
-    (unpack_pairs(pairs), stats)
+    (pairs, stats)
 }
 
 /// Pairs packed as `a << 32 | b`, sorted, without repeats, unpacked.
@@ -329,6 +355,19 @@ fn unpack_pairs(mut pairs: Vec<u64>) -> Vec<(u32, u32)> {
         .into_iter()
         .map(|p| ((p >> 32) as u32, p as u32))
         .collect()
+}
+
+/// Pairs packed as `a << 32 | b` that appear at least twice, sorted,
+/// once each, unpacked.
+fn unpack_pairs_repeated(mut pairs: Vec<u64>) -> Vec<(u32, u32)> {
+    pairs.par_sort_unstable();
+    let mut kept = Vec::new();
+    for run in pairs.chunk_by(|x, y| x == y) {
+        if run.len() >= 2 {
+            kept.push(((run[0] >> 32) as u32, run[0] as u32));
+        }
+    }
+    kept
 }
 
 /// [`candidate_pairs`] for owner numbers too wide to pack with the key.
@@ -389,6 +428,43 @@ mod tests {
         let d = Banding::for_threshold(128, 0.5);
         assert!((d.threshold() - 0.5).abs() < 0.1, "{d:?}");
         assert!(d.len() <= 128);
+    }
+
+    #[test]
+    fn a_pair_meeting_in_one_large_bucket_is_not_a_candidate() {
+        let bits = owner_bits_for(64);
+        let key = |k: u64| mix64(k);
+        let mut entries = Vec::new();
+        // Bucket 1: owners 0..10 (large); bucket 2: owners 0, 1, 20..30
+        // (large); bucket 3: owners 40, 41, 42 (small); bucket 4: owners
+        // 2, 50..60 (large, so 2 and 3 meet only in bucket 1).
+        entries.extend((0..10).map(|o| pack_entry(key(1), o, bits)));
+        entries.extend(
+            [0, 1]
+                .into_iter()
+                .chain(20..30)
+                .map(|o| pack_entry(key(2), o, bits)),
+        );
+        entries.extend((40..43).map(|o| pack_entry(key(3), o, bits)));
+        entries.extend(
+            [2].into_iter()
+                .chain(50..60)
+                .map(|o| pack_entry(key(4), o, bits)),
+        );
+        let (pairs, _) = candidate_pairs_packed(entries.clone(), bits, 500, 8);
+        assert!(pairs.contains(&(0, 1)), "two large buckets");
+        assert!(pairs.contains(&(40, 42)), "one small bucket");
+        assert!(!pairs.contains(&(2, 3)), "one large bucket");
+        assert!(!pairs.contains(&(0, 20)), "one large bucket");
+        assert_eq!(pairs.len(), 1 + 3);
+        // Without the rule, every pair that shares a bucket.
+        let (all, _) = candidate_pairs_packed(entries.clone(), bits, 500, usize::MAX);
+        let unpacked: Vec<(u64, u32)> = entries
+            .iter()
+            .map(|&e| (e & !((1 << bits) - 1), (e & ((1 << bits) - 1)) as u32))
+            .collect();
+        assert_eq!(all, candidate_pairs(unpacked, 500).0);
+        assert!(all.contains(&(2, 3)) && all.len() == 45 + 66 - 1 + 3 + 55);
     }
 
     #[test]

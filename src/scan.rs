@@ -59,6 +59,13 @@ pub struct Settings {
     pub max_outlet_df: Option<usize>,
     /// A band bucket shared by more documents than this is skipped.
     pub max_bucket: usize,
+    /// Two documents that share one band bucket and no other are compared
+    /// only when that bucket holds at most this many documents; sharing two
+    /// buckets (of up to `max_bucket`) always makes them a candidate pair.
+    /// Windows of stock phrases meet many others in one large bucket, one
+    /// band at a time; reused text shares several bands, or a small bucket.
+    /// `usize::MAX` compares every pair that shares a bucket.
+    pub single_bucket_max: usize,
     /// Only compare documents whose outlets differ (documents of unknown
     /// outlet are always compared).
     pub cross_outlet_only: bool,
@@ -85,6 +92,7 @@ impl Default for Settings {
             max_df: None,
             max_outlet_df: Some(20),
             max_bucket: 500,
+            single_bucket_max: 8,
             cross_outlet_only: false,
             provenance: true,
             quotes: true,
@@ -291,7 +299,12 @@ pub fn scan_with_progress(
         }
     }
     progress.finish();
-    let (mut pairs, bstats) = candidate_pairs_packed(entries, owner_bits, settings.max_bucket);
+    let (mut pairs, bstats) = candidate_pairs_packed(
+        entries,
+        owner_bits,
+        settings.max_bucket,
+        settings.single_bucket_max,
+    );
     stats.windows = windows;
     stats.oversized_buckets = bstats.oversized_buckets;
     pairs.extend(exact_duplicate_pairs(&fingerprints));
