@@ -242,7 +242,7 @@ pub(crate) fn candidate_pairs_packed(
             each_pair(owners, |_, _| true, pairs);
         }
     });
-    (unpack_pairs_repeated(pairs), stats)
+    (unpack_pairs(pairs, 2), stats)
 }
 
 /// [`bucket_pairs`] for entries already packed by [`pack_entry`] with
@@ -254,7 +254,7 @@ pub(crate) fn bucket_packed<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
     visit: &V,
 ) -> (Vec<(u32, u32)>, BucketStats) {
     let (pairs, stats) = bucket_packed_raw(packed, owner_bits, max_bucket, visit);
-    (unpack_pairs(pairs), stats)
+    (unpack_pairs(pairs, 1), stats)
 }
 
 /// [`bucket_packed`] before its pairs are sorted: packed as `a << 32 | b`,
@@ -347,27 +347,15 @@ fn bucket_packed_raw<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
     (pairs, stats)
 }
 
-/// Pairs packed as `a << 32 | b`, sorted, without repeats, unpacked.
-fn unpack_pairs(mut pairs: Vec<u64>) -> Vec<(u32, u32)> {
+/// Pairs packed as `a << 32 | b` that appear at least `min_repeats`
+/// times, sorted, once each, unpacked.
+fn unpack_pairs(mut pairs: Vec<u64>, min_repeats: usize) -> Vec<(u32, u32)> {
     pairs.par_sort_unstable();
-    pairs.dedup();
     pairs
-        .into_iter()
-        .map(|p| ((p >> 32) as u32, p as u32))
+        .chunk_by(|x, y| x == y)
+        .filter(|run| run.len() >= min_repeats)
+        .map(|run| ((run[0] >> 32) as u32, run[0] as u32))
         .collect()
-}
-
-/// Pairs packed as `a << 32 | b` that appear at least twice, sorted,
-/// once each, unpacked.
-fn unpack_pairs_repeated(mut pairs: Vec<u64>) -> Vec<(u32, u32)> {
-    pairs.par_sort_unstable();
-    let mut kept = Vec::new();
-    for run in pairs.chunk_by(|x, y| x == y) {
-        if run.len() >= 2 {
-            kept.push(((run[0] >> 32) as u32, run[0] as u32));
-        }
-    }
-    kept
 }
 
 /// [`candidate_pairs`] for owner numbers too wide to pack with the key.
@@ -401,7 +389,7 @@ fn candidate_pairs_wide<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
         }
         i = j;
     }
-    (unpack_pairs(pairs), stats)
+    (unpack_pairs(pairs, 1), stats)
 }
 
 #[cfg(test)]
