@@ -143,6 +143,7 @@ use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::spill::{SpillFile, Spilled};
 
 /// One article: its text, exactly as read, and what is known about it.
 #[derive(Debug, Clone, Serialize)]
@@ -174,8 +175,15 @@ pub struct Document {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
     /// The text. All offsets in a report are byte offsets into this string.
+    ///
+    /// Empty when the text was moved to a temporary file on reading (see
+    /// [`ReadOptions::text_memory`]); [`Document::load_text`] gives it
+    /// either way.
     #[serde(skip)]
     pub text: String,
+    /// Where the text is when it was moved out of memory.
+    #[serde(skip)]
+    spilled: Option<Spilled>,
 }
 
 impl Document {
@@ -194,7 +202,33 @@ impl Document {
             status: "ok".to_string(),
             encoding: None,
             text,
+            spilled: None,
         }
+    }
+
+    /// The document's text: [`Document::text`] itself, or, when the text
+    /// was moved to a temporary file on reading ([`ReadOptions::text_memory`]),
+    /// the text read back from there. Fails only when the temporary file
+    /// cannot be read.
+    pub fn load_text(&self) -> Result<Cow<'_, str>> {
+        match &self.spilled {
+            Some(s) if self.text.is_empty() => s.load().map(Cow::Owned),
+            _ => Ok(Cow::Borrowed(&self.text)),
+        }
+    }
+
+    /// The text's length in bytes, whether held or moved out of memory.
+    pub(crate) fn text_len(&self) -> usize {
+        match &self.spilled {
+            Some(s) if self.text.is_empty() => s.len,
+            _ => self.text.len(),
+        }
+    }
+
+    /// Whether the text was moved out of memory on reading (and
+    /// [`Document::text`] is empty until it is put back).
+    pub fn is_spilled(&self) -> bool {
+        self.spilled.is_some() && self.text.is_empty()
     }
 
     /// The outlet if known, otherwise the id: the name to show a reader.
@@ -248,6 +282,14 @@ pub struct ReadOptions {
     /// Files larger than this are skipped with a reason (for JSON Lines:
     /// single lines larger than this; for manifests, sixteen times this).
     pub max_file_bytes: u64,
+    /// Bytes of documents' text held in memory. Once the texts read pass
+    /// it, each further text is written to a temporary file in the system's
+    /// temporary folder (`TMPDIR`) instead, [`Document::text`] is left
+    /// empty and [`Document::load_text`] reads it back: a scan then holds
+    /// only the texts of the stage at hand. Which documents are moved
+    /// depends on the order threads read them in; nothing else does.
+    /// `u64::MAX` (the default) holds every text.
+    pub text_memory: u64,
 }
 
 impl Default for ReadOptions {
@@ -255,7 +297,73 @@ impl Default for ReadOptions {
         ReadOptions {
             manifest: None,
             max_file_bytes: 64 * 1024 * 1024,
+            text_memory: u64::MAX,
         }
+    }
+}
+
+/// Moves texts to a [`SpillFile`] once those held pass a budget.
+struct Spiller {
+    budget: u64,
+    held: std::sync::atomic::AtomicU64,
+    file: std::sync::OnceLock<std::result::Result<std::sync::Arc<SpillFile>, String>>,
+    failure: std::sync::OnceLock<String>,
+}
+
+impl Spiller {
+    fn new(budget: u64) -> Self {
+        Spiller {
+            budget,
+            held: std::sync::atomic::AtomicU64::new(0),
+            file: std::sync::OnceLock::new(),
+            failure: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Keep `d`'s text, or move it to the spill file when the texts held
+    /// are over budget. If the file cannot be made or written, the text is
+    /// kept and the first failure is remembered for a warning.
+    fn settle(&self, d: &mut Document) {
+        let len = d.text.len() as u64;
+        if len == 0 || self.budget == u64::MAX {
+            return;
+        }
+        let held = self
+            .held
+            .fetch_add(len, std::sync::atomic::Ordering::Relaxed);
+        if held.saturating_add(len) <= self.budget {
+            return;
+        }
+        let dir = std::env::temp_dir();
+        let file = self.file.get_or_init(|| {
+            SpillFile::create(&dir)
+                .map(std::sync::Arc::new)
+                .map_err(|e| format!("cannot make a temporary file in {}: {e}", dir.display()))
+        });
+        let put = file
+            .as_ref()
+            .map_err(String::clone)
+            .and_then(|f| f.put(&d.text).map(|at| (f, at)).map_err(|e| e.to_string()));
+        match put {
+            Ok((f, at)) => {
+                d.spilled = Some(Spilled {
+                    file: std::sync::Arc::clone(f),
+                    at,
+                    len: d.text.len(),
+                });
+                d.text = String::new();
+            }
+            Err(e) => {
+                let _ = self.failure.set(e);
+            }
+        }
+    }
+
+    /// A warning when some text could not be moved out of memory.
+    fn warning(&self) -> Option<String> {
+        self.failure
+            .get()
+            .map(|e| format!("texts past --text-memory are held in memory after all: {e}"))
     }
 }
 
@@ -324,7 +432,12 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
     }
 
     let max = options.max_file_bytes;
-    let each = &each;
+    let spiller = Spiller::new(options.text_memory);
+    let each = &|d: &mut Document| {
+        let t = each(d);
+        spiller.settle(d);
+        t
+    };
     let outcomes: Vec<Vec<Item<T>>> = walker
         .entries
         .into_par_iter()
@@ -390,6 +503,7 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
     corpus.skipped = skipped.into_iter().map(|s| s.1).collect();
     let (documents, results) = docs.into_iter().flatten().unzip();
     corpus.documents = documents;
+    corpus.warnings.extend(spiller.warning());
     clock.lap("read: documents gathered");
     Ok((corpus, results))
 }

@@ -153,10 +153,15 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
         ..
     } = corpus;
     let mut clock = crate::scan::Stopwatch::new();
-    let sketches: Vec<Sketch> = documents
+    let sketches = documents
         .par_iter_mut()
-        .map(|d| sketch(d, s, &banding))
-        .collect();
+        .map(|d| {
+            if d.is_spilled() {
+                d.text = d.load_text()?.into_owned();
+            }
+            Ok(sketch(d, s, &banding))
+        })
+        .collect::<Result<Vec<Sketch>>>()?;
     clock.lap("dedup: tokenize, shingle, signature");
     Ok(dedup_sketched(documents, skipped, sketches, s, banding))
 }

@@ -71,6 +71,7 @@ mod report_html;
 mod scan;
 mod serve;
 mod shingle;
+mod spill;
 mod text;
 
 pub use align::{AlignParams, Alignment, Passage, Witness, align_pair};

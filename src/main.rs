@@ -227,7 +227,15 @@ struct TuningArgs {
     /// stage: slower, same report.
     #[arg(long, default_value_t = 1024, value_name = "MB")]
     shingle_memory: usize,
+    /// Megabytes of documents' text held in memory. Texts read past it go
+    /// to a temporary file (in TMPDIR) and are read back by each stage
+    /// that needs them: less memory, same report.
+    #[arg(long, default_value_t = TEXT_MEMORY_MB, value_name = "MB")]
+    text_memory: u64,
 }
+
+/// Default of `--text-memory`.
+const TEXT_MEMORY_MB: u64 = 256;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Format {
@@ -278,7 +286,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 shingle_memory: tuning.shingle_memory.saturating_mul(1 << 20),
                 ..defaults
             };
-            let report = read_and_scan(&input, &settings, &bars)?;
+            let text_memory = tuning.text_memory.saturating_mul(1 << 20);
+            let report = read_and_scan(&input, text_memory, &settings, &bars)?;
             emit(&report, &output)
         }
         Command::Dedup {
@@ -329,7 +338,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 provenance: false,
                 ..Settings::default()
             };
-            let mut report = read_and_scan(&input, &settings, &bars)?;
+            let text_memory = TEXT_MEMORY_MB << 20;
+            let mut report = read_and_scan(&input, text_memory, &settings, &bars)?;
             report.passages.clear();
             report.clusters.clear();
             emit(&report, &output)
@@ -365,14 +375,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn read_and_scan(input: &InputArgs, settings: &Settings, bars: &Bars) -> Result<Report> {
+fn read_and_scan(
+    input: &InputArgs,
+    text_memory: u64,
+    settings: &Settings,
+    bars: &Bars,
+) -> Result<Report> {
     let spinner = bars.on.then(|| {
         let s = ProgressBar::new_spinner();
         s.set_message("reading inputs");
         s.enable_steady_tick(std::time::Duration::from_millis(120));
         s
     });
-    let corpus = read_inputs(input);
+    let corpus = read_inputs(input, text_memory);
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
@@ -428,8 +443,12 @@ impl Progress for Bars {
     }
 }
 
-fn read_inputs(input: &InputArgs) -> Result<wiretrace::Corpus> {
-    let corpus = read_corpus(&input.paths, &read_options(input)?)?;
+fn read_inputs(input: &InputArgs, text_memory: u64) -> Result<wiretrace::Corpus> {
+    let options = ReadOptions {
+        text_memory,
+        ..read_options(input)?
+    };
+    let corpus = read_corpus(&input.paths, &options)?;
     report_skipped(&corpus.skipped);
     Ok(corpus)
 }
@@ -445,6 +464,7 @@ fn read_options(input: &InputArgs) -> Result<ReadOptions> {
     Ok(ReadOptions {
         manifest: input.manifest.clone(),
         max_file_bytes: input.max_file_bytes,
+        ..ReadOptions::default()
     })
 }
 
@@ -479,25 +499,30 @@ fn write_out(buf: &[u8], output: &OutputArgs) -> Result<()> {
 }
 
 fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
-    let mut buf: Vec<u8> = Vec::new();
-    match output.format {
-        Format::Text => write_text(report, &mut buf)?,
-        Format::Json => write_json(report, &mut buf)?,
-        Format::Html => wiretrace::write_html(report, &mut buf)?,
-        Format::Csv => wiretrace::write_csv(report, &mut buf)?,
-        Format::Dot => wiretrace::write_dot(report, &mut buf)?,
-    }
+    // Written as it is made (the writers buffer), not built whole in
+    // memory first: a large corpus's JSON report runs to gigabytes.
+    let write = |out: &mut dyn Write| -> std::io::Result<()> {
+        match output.format {
+            Format::Text => write_text(report, out),
+            Format::Json => write_json(report, out),
+            Format::Html => wiretrace::write_html(report, out),
+            Format::Csv => wiretrace::write_csv(report, out),
+            Format::Dot => wiretrace::write_dot(report, out),
+        }?;
+        out.flush()
+    };
     match &output.out {
         Some(path) => {
-            std::fs::write(path, &buf).with_context(|| format!("writing {}", path.display()))?
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            write(&mut std::io::BufWriter::with_capacity(1 << 20, file))
+                .with_context(|| format!("writing {}", path.display()))?
         }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(&buf)
-                .context("writing to standard output")?;
-            stdout.flush().context("writing to standard output")?;
-        }
+        None => write(&mut std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::io::stdout().lock(),
+        ))
+        .context("writing to standard output")?,
     }
     Ok(if report.skipped.is_empty() {
         ExitCode::SUCCESS
@@ -510,7 +535,7 @@ fn run_index(action: IndexCommand) -> Result<ExitCode> {
     use std::io::IsTerminal;
     match action {
         IndexCommand::Add { db, batch, input } => {
-            let corpus = read_inputs(&input)?;
+            let corpus = read_inputs(&input, u64::MAX)?;
             let index = wiretrace::Index::open(&db)?;
             let bar = if std::io::stderr().is_terminal() {
                 indicatif::ProgressBar::new(corpus.documents.len() as u64)
@@ -545,7 +570,7 @@ fn run_index(action: IndexCommand) -> Result<ExitCode> {
             Ok(exit_code(corpus.skipped.is_empty() && conflicts == 0))
         }
         IndexCommand::Check { db, input, output } => {
-            let corpus = read_inputs(&input)?;
+            let corpus = read_inputs(&input, u64::MAX)?;
             let index = wiretrace::Index::open_existing(&db)?;
             let mut report = index.check(corpus.documents)?;
             report.skipped = corpus.skipped;

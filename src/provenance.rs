@@ -813,14 +813,9 @@ fn merge_spans(mut spans: Vec<(usize, usize)>) -> (Vec<(usize, usize)>, usize) {
 fn build_views<'a>(
     cluster: &Cluster,
     passages: &[Passage],
-    documents: &'a [Document],
+    documents: &dyn Fn(usize) -> Option<&'a Document>,
 ) -> Vec<View<'a>> {
-    let mut idxs: Vec<usize> = cluster
-        .docs
-        .iter()
-        .copied()
-        .filter(|&d| d < documents.len())
-        .collect();
+    let mut idxs: Vec<usize> = cluster.docs.to_vec();
     idxs.sort_unstable();
     idxs.dedup();
     let ps: Vec<&Passage> = cluster
@@ -829,7 +824,7 @@ fn build_views<'a>(
         .filter_map(|&id| passage_by_id(passages, id))
         .collect();
     idxs.iter()
-        .filter_map(|&idx| documents.get(idx).map(|doc| new_view(idx, doc, &ps)))
+        .filter_map(|&idx| documents(idx).map(|doc| new_view(idx, doc, &ps)))
         .collect()
 }
 
@@ -1267,6 +1262,16 @@ fn origin_sentence(views: &[View], closest: &View, origin: &str, external: bool)
 /// See the module documentation for the scoring rule. Never panics: witness
 /// indices outside `documents` and passages that cannot be found are ignored.
 pub fn attribute(cluster: &Cluster, passages: &[Passage], documents: &[Document]) -> Provenance {
+    attribute_by(cluster, passages, &|d| documents.get(d))
+}
+
+/// [`attribute`] with document `d` given by `documents(d)` (`None` for a
+/// witness index outside the corpus).
+pub(crate) fn attribute_by<'a>(
+    cluster: &Cluster,
+    passages: &[Passage],
+    documents: &dyn Fn(usize) -> Option<&'a Document>,
+) -> Provenance {
     let mut views = build_views(cluster, passages, documents);
     if views.is_empty() {
         return empty_verdict();

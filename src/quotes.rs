@@ -47,6 +47,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use crate::align::{bounded_levenshtein, levenshtein_bytes};
 use crate::corpus::Document;
+use crate::error::Result;
 use crate::provenance::{canonical_outlet, find_credits, floor_boundary, slice};
 
 /// One occurrence of a quotation in one document.
@@ -750,8 +751,8 @@ fn adjacent_paragraphs(text: &str, from: usize, to: usize) -> bool {
 // ---------------------------------------------------------------------------
 
 /// Outlets a document credits (its own outlet excluded), in order of first mention.
-fn doc_credits(doc: &Document) -> Vec<String> {
-    let body = slice(&doc.text, 0, body_end(&doc.text));
+fn doc_credits(doc: &Document, text: &str) -> Vec<String> {
+    let body = slice(text, 0, body_end(text));
     let own = doc.outlet.as_deref().map(canonical_outlet);
     let mut names: Vec<String> = Vec::new();
     for c in find_credits(body, &[]) {
@@ -1070,12 +1071,12 @@ fn group_indices(quotes: &[Quote]) -> Vec<Vec<usize>> {
 // ---------------------------------------------------------------------------
 
 /// Quotes of one document with speakers and normalized text filled in.
-fn document_quotes(idx: usize, doc: &Document) -> Vec<Quote> {
-    let mut quotes = extract(&doc.text);
-    attribute_speakers(&doc.text, &mut quotes);
+fn document_quotes(idx: usize, text: &str) -> Vec<Quote> {
+    let mut quotes = extract(text);
+    attribute_speakers(text, &mut quotes);
     for q in &mut quotes {
         q.doc = idx;
-        q.norm = normalize(slice(&doc.text, q.start, q.end));
+        q.norm = normalize(slice(text, q.start, q.end));
         let words: Vec<&str> = q.norm.split(' ').collect();
         q.specific = specific(&words);
         q.words = words.iter().map(|w| xxh3_64(w.as_bytes())).collect();
@@ -1103,7 +1104,11 @@ fn compatible_speakers(a: &str, b: &str) -> bool {
     a == b || (same_head && (wa.is_subset(&wb) || wb.is_subset(&wa)))
 }
 
-fn build_group(members: &[&Quote], documents: &[Document], credits: &[Vec<String>]) -> QuoteGroup {
+fn build_group(
+    members: &[&Quote],
+    documents: &[Document],
+    credits: &[Vec<String>],
+) -> Result<QuoteGroup> {
     let occurrences: Vec<QuoteOccurrence> = members
         .iter()
         .filter_map(|q| Some(occurrence(q, documents.get(q.doc)?, credits.get(q.doc)?)))
@@ -1115,15 +1120,14 @@ fn build_group(members: &[&Quote], documents: &[Document], credits: &[Vec<String
         .filter_map(|q| q.speaker_key.as_deref())
         .collect();
     let norms: BTreeSet<&str> = members.iter().map(|q| q.norm.as_str()).collect();
-    let text = members
+    let text = match members
         .first()
-        .and_then(|q| {
-            documents
-                .get(q.doc)
-                .map(|d| slice(&d.text, q.start, q.end).to_string())
-        })
-        .unwrap_or_default();
-    QuoteGroup {
+        .and_then(|q| Some((q, documents.get(q.doc)?)))
+    {
+        Some((q, d)) => slice(&d.load_text()?, q.start, q.end).to_string(),
+        None => String::new(),
+    };
+    Ok(QuoteGroup {
         id: 0,
         text,
         occurrences,
@@ -1132,7 +1136,7 @@ fn build_group(members: &[&Quote], documents: &[Document], credits: &[Vec<String
             .iter()
             .any(|a| keys.iter().any(|b| !compatible_speakers(a, b))),
         altered_wording: norms.len() > 1,
-    }
+    })
 }
 
 /// Find quotations shared by two or more documents.
@@ -1141,12 +1145,16 @@ fn build_group(members: &[&Quote], documents: &[Document], credits: &[Vec<String
 /// offset) and numbered from 0 in that order; occurrences are ordered by
 /// document index, then offset. See the module documentation for how quotes
 /// are found, attributed and matched.
-pub fn audit_quotes(documents: &[Document]) -> Vec<QuoteGroup> {
-    let per_doc: Vec<Vec<Quote>> = documents
+///
+/// Texts moved out of memory on reading are read back one document at a
+/// time ([`Document::load_text`]); failing to read one back is the only
+/// error.
+pub fn audit_quotes(documents: &[Document]) -> Result<Vec<QuoteGroup>> {
+    let per_doc = documents
         .par_iter()
         .enumerate()
-        .map(|(i, d)| document_quotes(i, d))
-        .collect();
+        .map(|(i, d)| Ok(document_quotes(i, &d.load_text()?)))
+        .collect::<Result<Vec<Vec<Quote>>>>()?;
     let quotes: Vec<Quote> = per_doc.into_iter().flatten().collect();
     let mut groups: Vec<Vec<&Quote>> = group_indices(&quotes)
         .into_iter()
@@ -1165,17 +1173,25 @@ pub fn audit_quotes(documents: &[Document]) -> Vec<QuoteGroup> {
             *x = true;
         }
     }
-    let credits: Vec<Vec<String>> = documents
+    let credits = documents
         .par_iter()
         .zip(&involved)
-        .map(|(d, &inv)| if inv { doc_credits(d) } else { Vec::new() })
-        .collect();
+        .map(|(d, &inv)| {
+            Ok(if inv {
+                doc_credits(d, &d.load_text()?)
+            } else {
+                Vec::new()
+            })
+        })
+        .collect::<Result<Vec<Vec<String>>>>()?;
     groups
         .iter()
         .enumerate()
-        .map(|(id, m)| QuoteGroup {
-            id,
-            ..build_group(m, documents, &credits)
+        .map(|(id, m)| {
+            Ok(QuoteGroup {
+                id,
+                ..build_group(m, documents, &credits)?
+            })
         })
         .collect()
 }
@@ -1222,7 +1238,7 @@ mod tests {
     #[test]
     fn seed_groups_match_gold() {
         let docs = seeds();
-        let groups = audit_quotes(&docs);
+        let groups = audit_quotes(&docs).unwrap();
         // The three gold quotes, plus "This is not the first time…", which
         // 003 and 004 also share (a gold reuse passage, not a gold quote).
         assert_eq!(groups.len(), 4, "{groups:#?}");
@@ -1273,13 +1289,13 @@ mod tests {
 
     #[test]
     fn group_ids_and_order_are_deterministic() {
-        let groups = audit_quotes(&seeds());
+        let groups = audit_quotes(&seeds()).unwrap();
         assert_eq!(
             groups.iter().map(|g| g.id).collect::<Vec<_>>(),
             [0, 1, 2, 3]
         );
         assert!(groups[0].text.starts_with("veritable"));
-        assert_eq!(groups, audit_quotes(&seeds()));
+        assert_eq!(groups, audit_quotes(&seeds()).unwrap());
     }
 
     #[test]
@@ -1292,7 +1308,7 @@ mod tests {
             doc("003", S003, "The Express Tribune"),
             doc("004", &t4, "Arutz Sheva"),
         ];
-        let groups = audit_quotes(&docs);
+        let groups = audit_quotes(&docs).unwrap();
         let g = find(&groups, THEY).unwrap_or_else(|| panic!("{groups:#?}"));
         assert!(g.speaker_mismatch, "{g:#?}");
         // "he said" later in 004 resolves to "The Haqqani commander" (the
@@ -1308,7 +1324,7 @@ mod tests {
             doc("003", S003, "The Express Tribune"),
             doc("004", &t4, "Arutz Sheva"),
         ];
-        let groups = audit_quotes(&docs);
+        let groups = audit_quotes(&docs).unwrap();
         let g = find(&groups, UNITED).unwrap_or_else(|| panic!("{groups:#?}"));
         assert!(g.altered_wording);
         assert!(!find(&groups, THEY).is_some_and(|g| g.altered_wording));
@@ -1321,7 +1337,7 @@ mod tests {
             doc("003", &t3, "The Express Tribune"),
             doc("004", S004, "Arutz Sheva"),
         ];
-        let groups = audit_quotes(&docs);
+        let groups = audit_quotes(&docs).unwrap();
         let g = find(&groups, THEY).unwrap_or_else(|| panic!("{groups:#?}"));
         assert!(!g.uncredited_reuse);
         assert!(g.occurrences.iter().all(|o| o.outlet_credited.is_empty()));
@@ -1384,7 +1400,7 @@ mod tests {
             Document::new("b", "“ ” \" \" ’’ ‘‘ “é é”"),
             Document::new("c", ""),
         ];
-        let _ = audit_quotes(&docs);
+        let _ = audit_quotes(&docs).unwrap();
     }
 
     #[test]
@@ -1396,7 +1412,7 @@ mod tests {
             );
             docs.push(Document::new(format!("d{i:04}"), text));
         }
-        let groups = audit_quotes(&docs);
+        let groups = audit_quotes(&docs).unwrap();
         assert!(groups.iter().any(|g| g.occurrences.len() == 3000));
     }
 

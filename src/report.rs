@@ -182,13 +182,14 @@ fn write_passage(report: &Report, p: &Passage, out: &mut dyn Write) -> std::io::
     )?;
     for w in [&p.a, &p.b] {
         let d = &report.documents[w.doc];
+        let text = d.load_text().map_err(std::io::Error::other)?;
         writeln!(
             out,
             "    {} [{}..{}] {}",
             d.id,
             w.start,
             w.end,
-            excerpt(&d.text[w.start..w.end], 110)
+            excerpt(text.get(w.start..w.end).unwrap_or(""), 110)
         )?;
     }
     Ok(())

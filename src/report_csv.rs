@@ -227,11 +227,11 @@ pub fn write_csv(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
         row.push(format!("{:.3}", p.similarity));
         row.push(p.tokens.to_string());
         for w in [&p.a, &p.b] {
-            let text = report
-                .documents
-                .get(w.doc)
-                .and_then(|d| d.text.get(w.start..w.end))
-                .unwrap_or("");
+            let text = match report.documents.get(w.doc) {
+                Some(d) => d.load_text().map_err(std::io::Error::other)?,
+                None => std::borrow::Cow::Borrowed(""),
+            };
+            let text = text.get(w.start..w.end).unwrap_or("");
             row.push(text_cell(plain_excerpt(text, 110)));
         }
         write_row(out, row.into_iter())?;

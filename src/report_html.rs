@@ -539,13 +539,20 @@ fn cluster(report: &Report, c: &crate::cluster::Cluster, h: &mut String) {
 }
 
 fn passage(report: &Report, p: &Passage, h: &mut String) {
+    // Texts moved out of memory on reading are read back; one that cannot
+    // be says so in its place.
     let side = |w: &crate::align::Witness| {
         let d = report.documents.get(w.doc);
-        let text = d.and_then(|d| d.text.get(w.start..w.end)).unwrap_or("");
+        let text = match d.map(|d| d.load_text()) {
+            Some(Ok(t)) => t.get(w.start..w.end).unwrap_or("").to_string(),
+            Some(Err(e)) => format!("(text not available: {e})"),
+            None => String::new(),
+        };
         (d, text)
     };
     let (da, ta) = side(&p.a);
     let (db, tb) = side(&p.b);
+    let (ta, tb) = (ta.as_str(), tb.as_str());
     let (marks_a, marks_b) = word_diff(ta, tb);
     let removed = marks_a.iter().filter(|m| m.1).count();
     let added = marks_b.iter().filter(|m| m.1).count();

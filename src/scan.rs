@@ -1,5 +1,6 @@
 //! The end-to-end scan: corpus in, report out. Each step calls one stage.
 
+use std::borrow::Cow;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use crate::corpus::{Corpus, Document, Skipped};
 use crate::error::{Error, Result};
 use crate::lsh::{Banding, candidate_pairs_packed, owner_bits_for, pack_entry};
 use crate::minhash::{MAX_PERM, signature};
-use crate::provenance::attribute;
+use crate::provenance::attribute_by;
 use crate::quotes::{QuoteGroup, audit_quotes};
 use crate::shingle::{DfSketch, ShingledDoc, mix64};
 
@@ -226,13 +227,15 @@ pub fn scan_with_progress(
     let mut df = need_df.then(DfSketch::default);
     let mut outlet_df = outlets.as_ref().map(|o| (DfSketch::default(), o));
     let mut held: Vec<ShingledDoc> = Vec::new();
+    // Texts read back for the held documents (those moved out of memory).
+    let mut held_texts: Vec<Option<String>> = Vec::new();
     // (fingerprint, tokens) of each document, for exact duplicates.
     let mut fingerprints: Vec<(u64, usize)> = Vec::with_capacity(n);
     let (mut tokenize_time, mut df_time) = (Duration::ZERO, Duration::ZERO);
     progress.start("tokenize", n as u64);
     for part in &parts {
         let t0 = Instant::now();
-        let docs = shingle_part(&documents, part.clone(), settings, progress);
+        let (docs, texts) = shingle_part(&documents, part.clone(), settings, progress, hold)?;
         stats.tokens += docs.iter().map(|d| d.tokens.len()).sum::<usize>();
         fingerprints.extend(docs.iter().map(|d| (d.fingerprint, d.tokens.len())));
         let t1 = Instant::now();
@@ -260,6 +263,7 @@ pub fn scan_with_progress(
         df_time += t1.elapsed();
         if hold {
             held = docs;
+            held_texts = texts;
         }
     }
     progress.finish();
@@ -287,7 +291,13 @@ pub fn scan_with_progress(
         windows += window_entries(&held, 0, settings, owner_bits, progress, &mut entries);
     } else {
         for part in &parts {
-            let docs = shingle_seeded(&documents, part.clone().into_par_iter(), settings, &seeds);
+            let (docs, _) = shingle_seeded(
+                &documents,
+                part.clone().into_par_iter(),
+                settings,
+                &seeds,
+                false,
+            )?;
             windows += window_entries(
                 &docs,
                 part.start,
@@ -323,19 +333,24 @@ pub fn scan_with_progress(
     // Align every candidate pair.
     progress.start("align", pairs.len() as u64);
     let mut passages = if hold {
-        align_pairs(&documents, &|d| &held[d], &pairs, settings, progress)
+        let texts = Texts {
+            documents: &documents,
+            loaded: &held_texts,
+        };
+        align_pairs(&|d| (&held[d], texts.get(d)), &pairs, settings, progress)
     } else {
-        align_in_blocks(&documents, &pairs, settings, &seeds, progress)
+        align_in_blocks(&documents, &pairs, settings, &seeds, progress)?
     };
     drop(held);
+    drop(held_texts);
     number_passages(&mut passages);
     progress.finish();
     clock.lap("align");
     // Cluster, then attribute.
-    let clusters = cluster_and_attribute(&documents, &mut passages, settings);
+    let clusters = cluster_and_attribute(&documents, &mut passages, settings)?;
     clock.lap("cluster+provenance");
     let quotes = if settings.quotes {
-        audit_quotes(&documents)
+        audit_quotes(&documents)?
     } else {
         Vec::new()
     };
@@ -403,14 +418,14 @@ pub fn scan_pairs(
     keep: &(dyn Fn(u64) -> bool + Sync),
 ) -> Result<Report> {
     settings.check()?;
-    let docs: Vec<ShingledDoc> = documents
+    let docs = documents
         .par_iter()
         .map(|d| {
-            let mut s = ShingledDoc::new(&d.text, settings.ngram);
+            let mut s = ShingledDoc::new(&d.load_text()?, settings.ngram);
             s.set_seeds(keep);
-            s
+            Ok(s)
         })
-        .collect();
+        .collect::<Result<Vec<ShingledDoc>>>()?;
     scan_shingled_pairs(documents, docs, pairs, settings)
 }
 
@@ -439,11 +454,25 @@ pub fn scan_shingled_pairs(
         pairs.iter().copied().filter(|&(x, y)| x < n && y < n),
     );
     stats.candidate_pairs = pairs.len();
-    let mut passages = align_pairs(&documents, &|d| &docs[d], &pairs, settings, &Silent);
+    let loaded = documents
+        .par_iter()
+        .map(|d| {
+            Ok(d.is_spilled()
+                .then(|| d.load_text())
+                .transpose()?
+                .map(Cow::into_owned))
+        })
+        .collect::<Result<Vec<Option<String>>>>()?;
+    let texts = Texts {
+        documents: &documents,
+        loaded: &loaded,
+    };
+    let mut passages = align_pairs(&|d| (&docs[d], texts.get(d)), &pairs, settings, &Silent);
+    drop(loaded);
     number_passages(&mut passages);
-    let clusters = cluster_and_attribute(&documents, &mut passages, settings);
+    let clusters = cluster_and_attribute(&documents, &mut passages, settings)?;
     let quotes = if settings.quotes {
-        audit_quotes(&documents)
+        audit_quotes(&documents)?
     } else {
         Vec::new()
     };
@@ -479,11 +508,26 @@ fn orient_pairs(
     out
 }
 
+/// The texts of documents for a stage: held in the document, or read back
+/// (`loaded[i]`, when document `i`'s text was moved out of memory).
+struct Texts<'a> {
+    documents: &'a [Document],
+    loaded: &'a [Option<String>],
+}
+
+impl<'a> Texts<'a> {
+    fn get(&self, d: usize) -> &'a str {
+        match self.loaded.get(d) {
+            Some(Some(t)) => t,
+            _ => &self.documents[d].text,
+        }
+    }
+}
+
 /// Align every pair (in parallel) into passages, `shingled(d)` giving
-/// document `d` shingled with its seeds set.
+/// document `d` shingled with its seeds set, and its text.
 fn align_pairs<'a>(
-    documents: &[Document],
-    shingled: &(dyn Fn(usize) -> &'a ShingledDoc + Sync),
+    shingled: &(dyn Fn(usize) -> (&'a ShingledDoc, &'a str) + Sync),
     pairs: &[(usize, usize)],
     settings: &Settings,
     progress: &dyn Progress,
@@ -492,16 +536,10 @@ fn align_pairs<'a>(
         .par_iter()
         .inspect(|_| progress.advance(1))
         .flat_map_iter(|&(x, y)| {
-            let (dx, dy) = (shingled(x), shingled(y));
-            align_pair(
-                &documents[x].text,
-                dx,
-                &documents[y].text,
-                dy,
-                &settings.align,
-            )
-            .into_iter()
-            .map(move |al| to_passage(x, dx, y, dy, &al))
+            let ((dx, tx), (dy, ty)) = (shingled(x), shingled(y));
+            align_pair(tx, dx, ty, dy, &settings.align)
+                .into_iter()
+                .map(move |al| to_passage(x, dx, y, dy, &al))
         })
         .collect()
 }
@@ -519,7 +557,7 @@ fn align_in_blocks(
     settings: &Settings,
     seeds: &Seeder,
     progress: &dyn Progress,
-) -> Vec<Passage> {
+) -> Result<Vec<Passage>> {
     let number = |parts: Vec<Range<usize>>| {
         let mut of = vec![0u32; documents.len()];
         for (g, range) in parts.into_iter().enumerate() {
@@ -551,7 +589,7 @@ fn align_in_blocks(
         .collect();
     order.sort_unstable();
     let shingle =
-        |need: &[usize]| shingle_seeded(documents, need.par_iter().copied(), settings, seeds);
+        |need: &[usize]| shingle_seeded(documents, need.par_iter().copied(), settings, seeds, true);
     // Documents of `block`'s pairs in group `g` (or not in it), sorted,
     // without repeats.
     let members = |block: &[(u32, u32, usize)], g: u32, inside: bool| -> Vec<usize> {
@@ -570,40 +608,39 @@ fn align_in_blocks(
         let lo = order[i].0;
         let end = i + order[i..].partition_point(|o| o.0 == lo);
         let held_docs = members(&order[i..end], lo, true);
-        let held = shingle(&held_docs);
+        let (held, held_texts) = shingle(&held_docs)?;
         while i < end {
             let piece = order[i].1;
             let next = i + order[i..end].partition_point(|o| o.1 == piece);
             let block = &order[i..next];
-            let (other_docs, other) = if piece == 0 {
-                (Vec::new(), Vec::new())
+            let (other_docs, (other, other_texts)) = if piece == 0 {
+                (Vec::new(), (Vec::new(), Vec::new()))
             } else {
                 let docs = members(block, lo, false);
-                let shingled = shingle(&docs);
+                let shingled = shingle(&docs)?;
                 (docs, shingled)
             };
-            let find = |d: usize| -> &ShingledDoc {
-                let (ids, docs) = if group_of[d] == lo {
-                    (&held_docs, &held)
+            let find = |d: usize| -> (&ShingledDoc, &str) {
+                let (ids, docs, texts) = if group_of[d] == lo {
+                    (&held_docs, &held, &held_texts)
                 } else {
-                    (&other_docs, &other)
+                    (&other_docs, &other, &other_texts)
                 };
                 // Every document of the block's pairs is in one of the two.
-                &docs[ids.binary_search(&d).unwrap_or_default()]
+                let at = ids.binary_search(&d).unwrap_or_default();
+                let text = match texts.get(at) {
+                    Some(Some(t)) => t.as_str(),
+                    _ => documents[d].text.as_str(),
+                };
+                (&docs[at], text)
             };
             let block_pairs: Vec<(usize, usize)> =
                 block.iter().map(|&(_, _, p)| pairs[p]).collect();
-            passages.extend(align_pairs(
-                documents,
-                &find,
-                &block_pairs,
-                settings,
-                progress,
-            ));
+            passages.extend(align_pairs(&find, &block_pairs, settings, progress));
             i = next;
         }
     }
-    passages
+    Ok(passages)
 }
 
 /// Sort passages into report order, (a.doc, b.doc, a.start, b.start), and
@@ -615,20 +652,36 @@ fn number_passages(passages: &mut [Passage]) {
     }
 }
 
-/// Cluster the passages and, if asked, run the provenance pass on each cluster.
+/// Cluster the passages and, if asked, run the provenance pass on each
+/// cluster (with the texts of its documents read back, for those moved out
+/// of memory).
 fn cluster_and_attribute(
     documents: &[Document],
     passages: &mut [Passage],
     settings: &Settings,
-) -> Vec<Cluster> {
+) -> Result<Vec<Cluster>> {
     let mut clusters = cluster_passages(passages);
     if settings.provenance {
         let passages: &[Passage] = passages;
-        clusters
-            .par_iter_mut()
-            .for_each(|c| c.provenance = Some(attribute(c, passages, documents)));
+        clusters.par_iter_mut().try_for_each(|c| -> Result<()> {
+            let mut loaded: Vec<(usize, Document)> = Vec::new();
+            for &d in &c.docs {
+                if let Some(doc) = documents.get(d).filter(|doc| doc.is_spilled()) {
+                    let mut copy = doc.clone();
+                    copy.text = doc.load_text()?.into_owned();
+                    loaded.push((d, copy));
+                }
+            }
+            loaded.sort_unstable_by_key(|x| x.0);
+            let find = |d: usize| match loaded.binary_search_by_key(&d, |x| x.0) {
+                Ok(at) => Some(&loaded[at].1),
+                Err(_) => documents.get(d),
+            };
+            c.provenance = Some(attribute_by(c, passages, &find));
+            Ok(())
+        })?;
     }
-    clusters
+    Ok(clusters)
 }
 
 /// Prints stage timings to stderr when `WIRETRACE_TIMINGS` is set.
@@ -809,19 +862,41 @@ impl Seeder<'_> {
     }
 }
 
+/// Shingled documents of a stage and, for those whose text was moved out
+/// of memory, the text read back (when asked to keep it), by position.
+type Shingled = (Vec<ShingledDoc>, Vec<Option<String>>);
+
+/// Tokenize and shingle `d`, reading its text back if it was moved out of
+/// memory; that text is returned when `keep_text`.
+fn shingle_one(
+    d: &Document,
+    ngram: usize,
+    keep_text: bool,
+) -> Result<(ShingledDoc, Option<String>)> {
+    let text = d.load_text()?;
+    let s = ShingledDoc::new(&text, ngram);
+    Ok(match text {
+        Cow::Owned(t) if keep_text => (s, Some(t)),
+        _ => (s, None),
+    })
+}
+
 /// Tokenize and shingle the documents `ids`, with their seeds set.
 fn shingle_seeded(
     documents: &[Document],
     ids: impl IndexedParallelIterator<Item = usize>,
     settings: &Settings,
     seeds: &Seeder,
-) -> Vec<ShingledDoc> {
-    ids.map(|d| {
-        let mut s = ShingledDoc::new(&documents[d].text, settings.ngram);
-        seeds.set(&mut s, d);
-        s
-    })
-    .collect()
+    keep_texts: bool,
+) -> Result<Shingled> {
+    let docs = ids
+        .map(|d| {
+            let (mut s, text) = shingle_one(&documents[d], settings.ngram, keep_texts)?;
+            seeds.set(&mut s, d);
+            Ok((s, text))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(docs.into_iter().unzip())
 }
 
 /// Tokenize and shingle the documents `range` (seeds not set).
@@ -830,19 +905,21 @@ fn shingle_part(
     range: Range<usize>,
     settings: &Settings,
     progress: &dyn Progress,
-) -> Vec<ShingledDoc> {
-    documents[range]
+    keep_texts: bool,
+) -> Result<Shingled> {
+    let docs = documents[range]
         .par_iter()
-        .map(|d| ShingledDoc::new(&d.text, settings.ngram))
+        .map(|d| shingle_one(d, settings.ngram, keep_texts))
         .inspect(|_| progress.advance(1))
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    Ok(docs.into_iter().unzip())
 }
 
 /// About how many bytes a document takes shingled: 41 bytes a token
 /// (offsets and hash, shingle hash, seed, flag), a token every 5 to 6
 /// bytes of text.
 fn shingled_size(d: &Document) -> usize {
-    d.text.len() * 8 + 64
+    d.text_len() * 8 + 64
 }
 
 /// Consecutive ranges of `documents`, each of at most `budget` bytes

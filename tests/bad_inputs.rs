@@ -422,6 +422,7 @@ fn bad_folder_library_spans_point_at_reused_text() {
     let options = wiretrace::ReadOptions {
         manifest: None,
         max_file_bytes: MAX_FILE_BYTES as u64,
+        ..Default::default()
     };
     let corpus = wiretrace::read_corpus(std::slice::from_ref(&t.0), &options).unwrap();
     assert!(!corpus.skipped.is_empty());

@@ -247,8 +247,24 @@ fn scan_finds_the_planted_reuse() {
 fn a_scan_in_parts_gives_the_report_of_a_scan_held_whole() {
     let t = TempDir::new("parts");
     generate(&t.0, 400, 5).expect("generate");
-    let json = |shingle_memory: usize| {
-        let corpus = read_corpus(&[t.0.join("corpus")], &ReadOptions::default()).expect("read");
+    let held = read_corpus(&[t.0.join("corpus")], &ReadOptions::default()).expect("read");
+    let bytes: u64 = held.documents.iter().map(|d| d.text.len() as u64).sum();
+    // Every report format, from a corpus read with `text_memory`.
+    let reports = |shingle_memory: usize, text_memory: u64| {
+        let options = ReadOptions {
+            text_memory,
+            ..ReadOptions::default()
+        };
+        let corpus = read_corpus(&[t.0.join("corpus")], &options).expect("read");
+        let spilled = corpus.documents.iter().filter(|d| d.is_spilled()).count();
+        if text_memory < bytes {
+            assert!(spilled > 0, "no text moved out at {text_memory} bytes");
+        } else {
+            assert_eq!(spilled, 0);
+        }
+        for (d, h) in corpus.documents.iter().zip(&held.documents) {
+            assert_eq!(d.load_text().expect("read back"), h.text.as_str());
+        }
         let settings = Settings {
             shingle_memory,
             ..Settings::default()
@@ -256,19 +272,25 @@ fn a_scan_in_parts_gives_the_report_of_a_scan_held_whole() {
         let report = scan(corpus, &settings).expect("scan");
         let mut out = Vec::new();
         wiretrace::write_json(&report, &mut out).expect("json");
+        wiretrace::write_text(&report, &mut out).expect("text");
+        wiretrace::write_html(&report, &mut out).expect("html");
+        wiretrace::write_csv(&report, &mut out).expect("csv");
         (out, report.passages.len(), report.clusters.len())
     };
-    let (whole, passages, clusters) = json(Settings::default().shingle_memory);
+    let (whole, passages, clusters) = reports(Settings::default().shingle_memory, u64::MAX);
     assert!(
         passages > 100 && clusters > 10,
         "{passages} passages, {clusters} clusters"
     );
-    // From a few documents a part (hundreds of blocks) to a few parts.
-    for budget in [1, 100_000, 1_000_000, 4_000_000] {
-        let (parts, _, _) = json(budget);
-        assert!(
-            parts == whole,
-            "a {budget}-byte scan differs from the whole one"
-        );
+    // From a few documents a part (hundreds of blocks) to a few parts, with
+    // texts held, half of them moved to disk, or all.
+    for budget in [1, 100_000, 1_000_000, 4_000_000, 1 << 30] {
+        for text_memory in [u64::MAX, bytes / 2, 0] {
+            let (parts, _, _) = reports(budget, text_memory);
+            assert!(
+                parts == whole,
+                "a {budget}-byte scan with {text_memory} bytes of text differs from the whole one"
+            );
+        }
     }
 }
