@@ -233,15 +233,41 @@ pub fn scan_with_progress(
     let mut fingerprints: Vec<(u64, usize)> = Vec::with_capacity(n);
     let (mut tokenize_time, mut df_time) = (Duration::ZERO, Duration::ZERO);
     progress.start("tokenize", n as u64);
+    let counting = need_df || outlets.is_some();
     for part in &parts {
         let t0 = Instant::now();
-        let (docs, texts) = shingle_part(&documents, part.clone(), settings, progress, hold)?;
-        stats.tokens += docs.iter().map(|d| d.tokens.len()).sum::<usize>();
-        fingerprints.extend(docs.iter().map(|d| (d.fingerprint, d.tokens.len())));
+        // Held whole: shingled once and kept. In parts: each document is
+        // shingled, counted and let go at once.
+        let (docs, texts) = if hold {
+            shingle_part(&documents, part.clone(), settings, progress, true)?
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let counted: Vec<Counted> = if hold {
+            docs.par_iter()
+                .map(|d| Counted {
+                    fingerprint: d.fingerprint,
+                    tokens: d.tokens.len(),
+                    distinct: if counting {
+                        d.distinct_shingles()
+                    } else {
+                        Vec::new()
+                    },
+                })
+                .collect()
+        } else {
+            documents[part.clone()]
+                .par_iter()
+                .map(|d| Ok(Counted::new(shingle_one(d, settings.ngram, false)?.0, counting)))
+                .inspect(|_| progress.advance(1))
+                .collect::<Result<_>>()?
+        };
+        stats.tokens += counted.iter().map(|c| c.tokens).sum::<usize>();
+        fingerprints.extend(counted.iter().map(|c| (c.fingerprint, c.tokens)));
+        let distinct: Vec<Vec<u64>> = counted.into_iter().map(|c| c.distinct).collect();
         let t1 = Instant::now();
         tokenize_time += t1 - t0;
-        if need_df || outlets.is_some() {
-            let distinct: Vec<Vec<u64>> = docs.par_iter().map(|d| d.distinct_shingles()).collect();
+        if counting {
             if let Some(df) = &mut df {
                 df.add_documents(&distinct);
             }
@@ -288,24 +314,28 @@ pub fn scan_with_progress(
     let mut entries: Vec<u64> = Vec::new();
     let mut windows = 0;
     if hold {
-        windows += window_entries(&held, 0, settings, owner_bits, progress, &mut entries);
+        let each = |d: usize, f: &mut dyn FnMut(&ShingledDoc)| {
+            f(&held[d]);
+            Ok(())
+        };
+        windows += window_entries(0..n, &each, settings, owner_bits, progress, &mut entries)?;
     } else {
+        // Each document is shingled again, signed and let go.
+        let each = |d: usize, f: &mut dyn FnMut(&ShingledDoc)| {
+            let (mut s, _) = shingle_one(&documents[d], settings.ngram, false)?;
+            seeds.set(&mut s, d);
+            f(&s);
+            Ok(())
+        };
         for part in &parts {
-            let (docs, _) = shingle_seeded(
-                &documents,
-                part.clone().into_par_iter(),
-                settings,
-                &seeds,
-                false,
-            )?;
             windows += window_entries(
-                &docs,
-                part.start,
+                part.clone(),
+                &each,
                 settings,
                 owner_bits,
                 progress,
                 &mut entries,
-            );
+            )?;
         }
     }
     progress.finish();
@@ -774,38 +804,44 @@ fn outlet_cutoffs(keys: &[u64], settings: &Settings) -> OutletCutoffs {
 /// Outlet key → the outlet rule's cut-off for it.
 type OutletCutoffs = std::collections::BTreeMap<u64, usize>;
 
-/// Sign the windows of `docs` (documents `first..`, their seeds set) and
-/// push their band keys, packed with the document number by
-/// [`pack_entry`], onto `entries`, in document order. Returns the number
-/// of windows signed.
+/// A document by number, shingled with its seeds set, handed to a
+/// callback (held, or shingled for the call and let go).
+type EachShingled<'a> =
+    dyn Fn(usize, &mut dyn FnMut(&ShingledDoc)) -> Result<()> + Sync + 'a;
+
+/// Sign the windows of documents `range` (given by `each`) and push their
+/// band keys, packed with the document number by [`pack_entry`], onto
+/// `entries`, in document order. Returns the number of windows signed.
 fn window_entries(
-    docs: &[ShingledDoc],
-    first: usize,
+    range: Range<usize>,
+    each: &EachShingled,
     s: &Settings,
     owner_bits: u32,
     progress: &dyn Progress,
     entries: &mut Vec<u64>,
-) -> usize {
-    let per_doc: Vec<(Vec<u64>, usize)> = docs
-        .par_iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let owner = (first + i) as u32;
+) -> Result<usize> {
+    let per_doc = range
+        .into_par_iter()
+        .map(|d| {
+            let owner = d as u32;
             let mut out = Vec::new();
-            let windows = for_each_window(d, s, |keys| {
-                out.extend(keys.iter().map(|&k| pack_entry(k, owner, owner_bits)))
-            });
+            let mut windows = 0;
+            each(d, &mut |doc| {
+                windows = for_each_window(doc, s, |keys| {
+                    out.extend(keys.iter().map(|&k| pack_entry(k, owner, owner_bits)))
+                });
+            })?;
             progress.advance(1);
-            (out, windows)
+            Ok((out, windows))
         })
-        .collect();
+        .collect::<Result<Vec<(Vec<u64>, usize)>>>()?;
     entries.reserve(per_doc.iter().map(|x| x.0.len()).sum());
     let mut windows = 0;
     for (e, w) in per_doc {
         entries.extend(e);
         windows += w;
     }
-    windows
+    Ok(windows)
 }
 
 /// Decides which shingles seed alignment: not those in more than `max_df`
@@ -859,6 +895,31 @@ impl Seeder<'_> {
             })
             .collect();
         d.set_seeds_where(&keep);
+    }
+}
+
+/// What the first pass keeps of a document: its exact-duplicate
+/// fingerprint, token count and distinct shingles (when counted).
+struct Counted {
+    fingerprint: u64,
+    tokens: usize,
+    distinct: Vec<u64>,
+}
+
+impl Counted {
+    fn new(mut d: ShingledDoc, distinct: bool) -> Self {
+        let mut shingles = if distinct {
+            std::mem::take(&mut d.shingles)
+        } else {
+            Vec::new()
+        };
+        shingles.sort_unstable();
+        shingles.dedup();
+        Counted {
+            fingerprint: d.fingerprint,
+            tokens: d.tokens.len(),
+            distinct: shingles,
+        }
     }
 }
 
