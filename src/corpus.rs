@@ -438,10 +438,13 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
         spiller.settle(d);
         t
     };
-    let outcomes: Vec<Vec<Item<T>>> = walker
-        .entries
+    // What the walk kept to find repeats and manifests goes before the
+    // files are read (a million files' paths take some 150 MB).
+    let entries = std::mem::take(&mut walker.entries);
+    drop(walker);
+    let outcomes: Vec<Item<T>> = entries
         .into_par_iter()
-        .map(|entry| match entry {
+        .flat_map_iter(|entry| match entry {
             Entry::Text {
                 path,
                 display,
@@ -459,49 +462,53 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
     // Documents in input order; a later document whose id was seen before
     // is skipped (found by sorting positions by id, not by hashing copies
     // of every id).
-    let mut docs: Vec<Option<(Document, T)>> = Vec::new();
+    let mut documents: Vec<Document> = Vec::with_capacity(outcomes.len());
+    let mut results: Vec<T> = Vec::with_capacity(outcomes.len());
     // Skips with the position of their item, so that duplicates found
     // below take their place in input order.
     let mut skipped: Vec<(usize, Skipped)> = Vec::new();
     let mut doc_item: Vec<usize> = Vec::new();
-    for (at, item) in outcomes.into_iter().flatten().enumerate() {
+    for (at, item) in outcomes.into_iter().enumerate() {
         match item {
             Item::Doc(d, t) => {
-                docs.push(Some((*d, t)));
+                documents.push(*d);
+                results.push(t);
                 doc_item.push(at);
             }
             Item::Skip(s) => skipped.push((at, s)),
             Item::Warn(w) => corpus.warnings.push(w),
         }
     }
-    let mut order: Vec<usize> = (0..docs.len()).collect();
-    let ids: Vec<&str> = docs
-        .iter()
-        .map(|d| d.as_ref().map_or("", |d| d.0.id.as_str()))
-        .collect();
-    let id_of = |i: usize| ids[i];
+    let mut order: Vec<usize> = (0..documents.len()).collect();
+    let id_of = |i: usize| documents[i].id.as_str();
     order.par_sort_by(|&x, &y| id_of(x).cmp(id_of(y)).then(x.cmp(&y)));
-    let mut repeats: Vec<(usize, usize)> = Vec::new(); // (later, first)
+    let mut keep = vec![true; documents.len()];
     let mut run = 0;
     for w in 1..=order.len() {
         if w == order.len() || id_of(order[w]) != id_of(order[run]) {
-            repeats.extend(order[run + 1..w].iter().map(|&later| (later, order[run])));
+            let first = &documents[order[run]];
+            for &later in &order[run + 1..w] {
+                let d = &documents[later];
+                let reason = format!("duplicate id {} (first read from {})", d.id, first.path);
+                skipped.push((doc_item[later], skip(d.path.clone(), reason)));
+                keep[later] = false;
+            }
             run = w;
-        }
-    }
-    for (later, first) in repeats {
-        let first_path = docs[first]
-            .as_ref()
-            .map_or("", |d| d.0.path.as_str())
-            .to_string();
-        if let Some((d, _)) = docs[later].take() {
-            let reason = format!("duplicate id {} (first read from {first_path})", d.id);
-            skipped.push((doc_item[later], skip(d.path, reason)));
         }
     }
     skipped.sort_by_key(|s| s.0);
     corpus.skipped = skipped.into_iter().map(|s| s.1).collect();
-    let (documents, results) = docs.into_iter().flatten().unzip();
+    // Repeats out, in place.
+    let mut at = 0;
+    documents.retain(|_| {
+        at += 1;
+        keep[at - 1]
+    });
+    let mut at = 0;
+    results.retain(|_| {
+        at += 1;
+        keep[at - 1]
+    });
     corpus.documents = documents;
     corpus.warnings.extend(spiller.warning());
     clock.lap("read: documents gathered");

@@ -225,24 +225,166 @@ pub(crate) fn pack_entry(key: u64, owner: u32, owner_bits: u32) -> u64 {
 /// bucket and no text worth a passage. Text really reused gives windows of
 /// high Jaccard, which share several of their bands (at J = 0.5, each of
 /// 16 bands of 2 rows with probability 0.25), or a small bucket.
+///
+/// The pairs are counted with their repeats before they are kept or
+/// dropped, which in a large corpus takes far more memory than the pairs
+/// kept (tens of millions of repeats for a few million pairs); so the
+/// pairs are made in passes of about [`PAIR_PASS_BYTES`], each keeping the
+/// pairs that hash to it.
 pub(crate) fn candidate_pairs_packed(
     entries: Vec<u64>,
     owner_bits: u32,
     max_bucket: usize,
     single_bucket_max: usize,
 ) -> (Vec<(u32, u32)>, BucketStats) {
+    pairs_in_passes(
+        entries,
+        owner_bits,
+        (max_bucket, single_bucket_max),
+        PAIR_PASS_BYTES,
+    )
+}
+
+/// [`candidate_pairs_packed`] with passes of `pass_bytes`.
+fn pairs_in_passes(
+    mut entries: Vec<u64>,
+    owner_bits: u32,
+    (max_bucket, single_bucket_max): (usize, usize),
+    pass_bytes: usize,
+) -> (Vec<(u32, u32)>, BucketStats) {
+    let owner_mask = (1u64 << owner_bits) - 1;
+    partition_sorted(&mut entries);
+    // One owner entered twice in a bucket once.
+    entries.dedup();
+    let parts: Vec<&[u64]> = (0..256)
+        .map(|p| {
+            let at = |top: u64| entries.partition_point(|&e| e >> 56 < top);
+            &entries[at(p)..at(p + 1)]
+        })
+        .collect();
     // Pairs of a small bucket are pushed twice, so that, counted with
     // their repeats, every pair to keep appears at least twice.
-    let (pairs, stats) = bucket_packed_raw(entries, owner_bits, max_bucket, &|owners: &[u32],
-                                                                              pairs: &mut Vec<
-        u64,
-    >| {
-        each_pair(owners, |_, _| true, pairs);
-        if owners.len() <= single_bucket_max {
-            each_pair(owners, |_, _| true, pairs);
+    let repeats = |n: usize| 1 + usize::from(n <= single_bucket_max);
+    let (raw, stats) = parts
+        .par_iter()
+        .map(|part| {
+            let (mut raw, mut stats) = (0usize, BucketStats::default());
+            for_each_bucket(part, owner_mask, |bucket| {
+                stats.shared_buckets += 1;
+                if bucket.len() > max_bucket {
+                    stats.oversized_buckets += 1;
+                } else {
+                    let n = bucket.len();
+                    raw += n * (n - 1) / 2 * repeats(n);
+                }
+            });
+            (raw, stats)
+        })
+        .reduce(
+            || (0, BucketStats::default()),
+            |a, b| {
+                (
+                    a.0 + b.0,
+                    BucketStats {
+                        shared_buckets: a.1.shared_buckets + b.1.shared_buckets,
+                        oversized_buckets: a.1.oversized_buckets + b.1.oversized_buckets,
+                    },
+                )
+            },
+        );
+    let passes = (raw * 8).div_ceil(pass_bytes.max(1)).max(1) as u64;
+    let mut kept: Vec<(u32, u32)> = Vec::new();
+    for pass in 0..passes {
+        let found: Vec<Vec<u64>> = parts
+            .par_iter()
+            .map(|part| {
+                let mut pairs = Vec::new();
+                let mut owners: Vec<u32> = Vec::new();
+                for_each_bucket(part, owner_mask, |bucket| {
+                    if bucket.len() > max_bucket {
+                        return;
+                    }
+                    owners.clear();
+                    owners.extend(bucket.iter().map(|&e| (e & owner_mask) as u32));
+                    let mine = |x: usize, y: usize| {
+                        passes == 1
+                            || crate::shingle::mix64(
+                                u64::from(owners[x]) << 32 | u64::from(owners[y]),
+                            ) % passes
+                                == pass
+                    };
+                    for _ in 0..repeats(owners.len()) {
+                        each_pair(&owners, mine, &mut pairs);
+                    }
+                });
+                pairs
+            })
+            .collect();
+        kept.extend(unpack_pairs(found.concat(), 2));
+    }
+    if passes > 1 {
+        kept.sort_unstable();
+    }
+    (kept, stats)
+}
+
+/// About how many bytes of pairs, counted with their repeats,
+/// [`candidate_pairs_packed`] makes in one pass.
+pub(crate) const PAIR_PASS_BYTES: usize = 128 << 20;
+
+/// Each bucket of `sorted` (entries without repeats, sorted) holding two
+/// owners or more, in order.
+fn for_each_bucket(sorted: &[u64], owner_mask: u64, mut f: impl FnMut(&[u64])) {
+    let mut i = 0;
+    while i < sorted.len() {
+        let key = sorted[i] & !owner_mask;
+        let mut j = i + 1;
+        while j < sorted.len() && sorted[j] & !owner_mask == key {
+            j += 1;
         }
-    });
-    (unpack_pairs(pairs, 2), stats)
+        if j - i > 1 {
+            f(&sorted[i..j]);
+        }
+        i = j;
+    }
+}
+
+/// Sort packed entries in place: partitioned by their top byte (keys are
+/// uniform) in one pass, then the 256 partitions, each small enough for
+/// cache, sorted in parallel. Returns the partitions.
+fn partition_sorted(packed: &mut [u64]) -> Vec<&mut [u64]> {
+    let mut starts = [0usize; 257];
+    for &e in packed.iter() {
+        starts[(e >> 56) as usize + 1] += 1;
+    }
+    for p in 0..256 {
+        starts[p + 1] += starts[p];
+    }
+    // In place (American flag sort's pass): each entry is swapped straight
+    // to the next free place of its partition, so no second array is
+    // needed.
+    let mut next = starts;
+    for p in 0..256 {
+        while next[p] < starts[p + 1] {
+            let e = packed[next[p]];
+            let q = (e >> 56) as usize;
+            if q == p {
+                next[p] += 1;
+            } else {
+                packed.swap(next[p], next[q]);
+                next[q] += 1;
+            }
+        }
+    }
+    let mut parts: Vec<&mut [u64]> = Vec::with_capacity(256);
+    let mut rest = packed;
+    for p in 0..256 {
+        let (part, tail) = rest.split_at_mut(starts[p + 1] - starts[p]);
+        parts.push(part);
+        rest = tail;
+    }
+    parts.par_iter_mut().for_each(|part| part.sort_unstable());
+    parts
 }
 
 /// [`bucket_pairs`] for entries already packed by [`pack_entry`] with
@@ -266,42 +408,10 @@ fn bucket_packed_raw<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
     visit: &V,
 ) -> (Vec<u64>, BucketStats) {
     let owner_mask = (1u64 << owner_bits) - 1;
-    // Partition by the top byte of the key (keys are uniform), then sort
-    // and scan the 256 partitions in parallel, each small enough for cache.
-    let mut starts = [0usize; 257];
-    for &e in &packed {
-        starts[(e >> 56) as usize + 1] += 1;
-    }
-    for p in 0..256 {
-        starts[p + 1] += starts[p];
-    }
-    // In place (American flag sort's pass): each entry is swapped straight
-    // to the next free place of its partition, so no second array is
-    // needed.
-    let mut next = starts;
-    for p in 0..256 {
-        while next[p] < starts[p + 1] {
-            let e = packed[next[p]];
-            let q = (e >> 56) as usize;
-            if q == p {
-                next[p] += 1;
-            } else {
-                packed.swap(next[p], next[q]);
-                next[q] += 1;
-            }
-        }
-    }
-    let mut parts: Vec<&mut [u64]> = Vec::with_capacity(256);
-    let mut rest = packed.as_mut_slice();
-    for p in 0..256 {
-        let (part, tail) = rest.split_at_mut(starts[p + 1] - starts[p]);
-        parts.push(part);
-        rest = tail;
-    }
+    let parts = partition_sorted(&mut packed);
     let found: Vec<(Vec<u64>, BucketStats)> = parts
         .into_par_iter()
         .map(|part| {
-            part.sort_unstable();
             let mut stats = BucketStats::default();
             let mut pairs = Vec::new();
             let mut owners: Vec<u32> = Vec::new();
@@ -453,6 +563,30 @@ mod tests {
             .collect();
         assert_eq!(all, candidate_pairs(unpacked, 500).0);
         assert!(all.contains(&(2, 3)) && all.len() == 45 + 66 - 1 + 3 + 55);
+    }
+
+    #[test]
+    fn pairs_made_in_passes_are_the_pairs_made_at_once() {
+        let bits = owner_bits_for(3000);
+        // 2,000 buckets of 2 to 40 owners (some owners entered twice),
+        // drawn from 3,000, so that pairs meet in one bucket or several.
+        let mut entries = Vec::new();
+        for b in 0..2000u64 {
+            let size = 2 + mix64(b) % 39;
+            for i in 0..size {
+                let owner = (mix64(b * 1000 + i) % 3000) as u32;
+                entries.push(pack_entry(mix64(b + 7), owner, bits));
+            }
+        }
+        for rules in [(500, 8), (30, 8), (500, usize::MAX)] {
+            let whole = pairs_in_passes(entries.clone(), bits, rules, usize::MAX);
+            assert!(whole.0.len() > 1000, "{}", whole.0.len());
+            for pass_bytes in [65_536, 1_000_000] {
+                let passes = pairs_in_passes(entries.clone(), bits, rules, pass_bytes);
+                assert_eq!(passes.0, whole.0, "{rules:?} {pass_bytes}");
+                assert_eq!(passes.1, whole.1);
+            }
+        }
     }
 
     #[test]

@@ -258,7 +258,12 @@ pub fn scan_with_progress(
         } else {
             documents[part.clone()]
                 .par_iter()
-                .map(|d| Ok(Counted::new(shingle_one(d, settings.ngram, false)?.0, counting)))
+                .map(|d| {
+                    Ok(Counted::new(
+                        shingle_one(d, settings.ngram, false)?.0,
+                        counting,
+                    ))
+                })
                 .inspect(|_| progress.advance(1))
                 .collect::<Result<_>>()?
         };
@@ -806,8 +811,7 @@ type OutletCutoffs = std::collections::BTreeMap<u64, usize>;
 
 /// A document by number, shingled with its seeds set, handed to a
 /// callback (held, or shingled for the call and let go).
-type EachShingled<'a> =
-    dyn Fn(usize, &mut dyn FnMut(&ShingledDoc)) -> Result<()> + Sync + 'a;
+type EachShingled<'a> = dyn Fn(usize, &mut dyn FnMut(&ShingledDoc)) -> Result<()> + Sync + 'a;
 
 /// Sign the windows of documents `range` (given by `each`) and push their
 /// band keys, packed with the document number by [`pack_entry`], onto
