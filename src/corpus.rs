@@ -511,6 +511,7 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
     });
     corpus.documents = documents;
     corpus.warnings.extend(spiller.warning());
+    crate::scan::give_back_memory();
     clock.lap("read: documents gathered");
     Ok((corpus, results))
 }

@@ -1038,15 +1038,14 @@ fn root(parent: &mut [usize], mut i: usize) -> usize {
 /// grouped by hashing; only distinct texts go through the n-gram index and
 /// the fuzzy test, so a quote repeated in thousands of documents stays cheap.
 fn group_indices(quotes: &[Quote]) -> Vec<Vec<usize>> {
-    let mut by_norm: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, q) in quotes.iter().enumerate() {
-        by_norm.entry(q.norm.as_str()).or_default().push(i);
-    }
-    let members: Vec<Vec<usize>> = by_norm.into_values().collect();
-    let reps: Vec<&Quote> = members
-        .iter()
-        .filter_map(|m| m.first().map(|&i| &quotes[i]))
+    // Quotes in order of normalized text (then position): runs of equal
+    // text are the members of one representative each.
+    let mut by_norm: Vec<usize> = (0..quotes.len()).collect();
+    by_norm.par_sort_unstable_by(|&a, &b| quotes[a].norm.cmp(&quotes[b].norm).then(a.cmp(&b)));
+    let members: Vec<&[usize]> = by_norm
+        .chunk_by(|&a, &b| quotes[a].norm == quotes[b].norm)
         .collect();
+    let reps: Vec<&Quote> = members.iter().map(|m| &quotes[m[0]]).collect();
     let mut parent: Vec<usize> = (0..reps.len()).collect();
     let pairs: Vec<(usize, usize)> = candidate_pairs(&reps)
         .into_par_iter()
@@ -1061,7 +1060,7 @@ fn group_indices(quotes: &[Quote]) -> Vec<Vec<usize>> {
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for (r, m) in members.iter().enumerate() {
         let root = root(&mut parent, r);
-        groups.entry(root).or_default().extend(m);
+        groups.entry(root).or_default().extend(m.iter());
     }
     groups.into_values().collect()
 }
@@ -1080,8 +1079,15 @@ fn document_quotes(idx: usize, text: &str) -> Vec<Quote> {
         let words: Vec<&str> = q.norm.split(' ').collect();
         q.specific = specific(&words);
         q.words = words.iter().map(|w| xxh3_64(w.as_bytes())).collect();
+        // Every quote of the corpus is held until they are grouped: no
+        // spare capacity.
+        q.norm.shrink_to_fit();
+        for s in [&mut q.speaker, &mut q.speaker_key].into_iter().flatten() {
+            s.shrink_to_fit();
+        }
     }
     quotes.retain(|q| q.words.len() >= MIN_WORDS);
+    quotes.shrink_to_fit();
     quotes
 }
 
@@ -1155,7 +1161,10 @@ pub fn audit_quotes(documents: &[Document]) -> Result<Vec<QuoteGroup>> {
         .enumerate()
         .map(|(i, d)| Ok(document_quotes(i, &d.load_text()?)))
         .collect::<Result<Vec<Vec<Quote>>>>()?;
-    let quotes: Vec<Quote> = per_doc.into_iter().flatten().collect();
+    let mut quotes: Vec<Quote> = Vec::with_capacity(per_doc.iter().map(Vec::len).sum());
+    for q in per_doc {
+        quotes.extend(q);
+    }
     let mut groups: Vec<Vec<&Quote>> = group_indices(&quotes)
         .into_iter()
         .map(|g| {
