@@ -442,6 +442,7 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
     // files are read (a million files' paths take some 150 MB).
     let entries = std::mem::take(&mut walker.entries);
     drop(walker);
+    clock.lap("read: inputs listed");
     let outcomes: Vec<Item<T>> = entries
         .into_par_iter()
         .flat_map_iter(|entry| match entry {
@@ -851,8 +852,8 @@ struct Manifest {
     /// For a folder manifest: how many names below the argument its folder is.
     depth: usize,
     rows: Vec<ManifestRow>,
-    /// Last path component -> row indices, in file order.
-    by_name: HashMap<String, Vec<usize>>,
+    /// Hash (xxh3) of the last path component -> row indices, in file order.
+    by_name: HashMap<u64, Vec<usize>>,
 }
 
 impl Manifest {
@@ -860,7 +861,9 @@ impl Manifest {
     /// components are `comps`; marks all matching rows as used.
     fn lookup(&mut self, comps: &[String]) -> Option<Meta> {
         let last = comps.last()?;
-        let idxs = self.by_name.get(last)?;
+        let idxs = self
+            .by_name
+            .get(&xxhash_rust::xxh3::xxh3_64(last.as_bytes()))?;
         let mut best: Option<usize> = None;
         for &i in idxs {
             let Some(row) = self.rows.get(i) else {
@@ -934,56 +937,63 @@ fn load_manifest(
             r
         }
     })?;
-    let records = parse_csv(&text);
-    let mut rows_iter = records
-        .into_iter()
-        .filter(|r| r.fields.iter().any(|f| !f.trim().is_empty()));
-    let Some(header) = rows_iter.next() else {
-        return Err("the file is empty".into());
-    };
-    let col = |name: &str| {
-        header
-            .fields
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
-    let Some(file_col) = col("file") else {
-        return Err("its header row has no \"file\" column".into());
-    };
-    let (outlet_col, published_col, url_col, title_col) =
-        (col("outlet"), col("published"), col("url"), col("title"));
+    drop(bytes);
     let get = |fields: &[String], c: Option<usize>| -> Option<String> {
         let v = fields.get(c?)?.trim();
         (!v.is_empty()).then(|| v.to_string())
     };
-
+    // Columns: file, outlet, published, url, title.
+    let mut cols: Option<[Option<usize>; 5]> = None;
+    let mut bad_header = false;
     let mut warnings = Vec::new();
     let mut rows: Vec<ManifestRow> = Vec::new();
-    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-    let mut by_file: HashMap<Vec<String>, usize> = HashMap::new();
-    for rec in rows_iter {
+    // Keyed by hashes of the last name and of the whole path; the rows
+    // they point at are compared in full.
+    let mut by_name: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut by_file: HashMap<u64, Vec<usize>> = HashMap::new();
+    for_each_csv_record(&text, |rec| {
+        if bad_header || rec.fields.iter().all(|f| f.trim().is_empty()) {
+            return;
+        }
+        let Some([file_col, outlet_col, published_col, url_col, title_col]) = cols else {
+            let col = |name: &str| {
+                rec.fields
+                    .iter()
+                    .position(|h| h.trim().eq_ignore_ascii_case(name))
+            };
+            cols = Some(["file", "outlet", "published", "url", "title"].map(col));
+            bad_header = col("file").is_none();
+            return;
+        };
         let line = rec.line;
-        let Some(file) = get(&rec.fields, Some(file_col)) else {
+        let Some(file) = get(&rec.fields, file_col) else {
             warnings.push(format!("{display} line {line}: no file name; row ignored"));
-            continue;
+            return;
         };
         let parts: Vec<String> = file
             .split(['/', '\\'])
             .filter(|s| !s.is_empty() && *s != ".")
             .map(str::to_string)
             .collect();
-        let Some(last) = parts.last().cloned() else {
+        let Some(last) = parts.last() else {
             warnings.push(format!(
                 "{display} line {line}: no file name in {file:?}; row ignored"
             ));
-            continue;
+            return;
         };
-        if let Some(&first) = by_file.get(&parts) {
+        let name_key = xxhash_rust::xxh3::xxh3_64(last.as_bytes());
+        let file_key = xxhash_rust::xxh3::xxh3_64(parts.join("/").as_bytes());
+        let same = by_file.get(&file_key).and_then(|idxs| {
+            idxs.iter()
+                .copied()
+                .find(|&i| rows.get(i).is_some_and(|r| r.parts == parts))
+        });
+        if let Some(first) = same {
             let first_line = rows.get(first).map_or(0, |r| r.line);
             warnings.push(format!(
                 "{display} line {line}: {file} is already listed on line {first_line}; this row is ignored"
             ));
-            continue;
+            return;
         }
         let mut published = get(&rec.fields, published_col);
         if let Some(p) = &published
@@ -1001,8 +1011,8 @@ fn load_manifest(
             title: get(&rec.fields, title_col),
         };
         let idx = rows.len();
-        by_file.insert(parts.clone(), idx);
-        by_name.entry(last).or_default().push(idx);
+        by_file.entry(file_key).or_default().push(idx);
+        by_name.entry(name_key).or_default().push(idx);
         rows.push(ManifestRow {
             line,
             file,
@@ -1010,7 +1020,14 @@ fn load_manifest(
             meta,
             matched: false,
         });
+    });
+    if cols.is_none() {
+        return Err("the file is empty".into());
     }
+    if bad_header {
+        return Err("its header row has no \"file\" column".into());
+    }
+    rows.shrink_to_fit();
     Ok((
         Manifest {
             display: display.to_string(),
@@ -1837,8 +1854,16 @@ struct CsvRecord {
 /// CRLF or a lone CR; a field in double quotes may hold commas, line breaks
 /// and doubled quotes. Lenient: text after a closing quote is kept, and an
 /// unterminated quoted field runs to the end of the input.
+#[cfg(test)]
 fn parse_csv(text: &str) -> Vec<CsvRecord> {
     let mut records = Vec::new();
+    for_each_csv_record(text, |r| records.push(r));
+    records
+}
+
+/// The records of CSV text (see [`parse_csv`]) handed to `each` one at a
+/// time, so that a manifest of a million rows is never held parsed whole.
+fn for_each_csv_record(text: &str, mut each: impl FnMut(CsvRecord)) {
     let mut fields: Vec<String> = Vec::new();
     let mut field = String::new();
     let mut line = 1usize;
@@ -1884,7 +1909,7 @@ fn parse_csv(text: &str) -> Vec<CsvRecord> {
                 }
                 if field_started || !field.is_empty() {
                     fields.push(std::mem::take(&mut field));
-                    records.push(CsvRecord {
+                    each(CsvRecord {
                         line: record_line,
                         fields: std::mem::take(&mut fields),
                     });
@@ -1901,12 +1926,11 @@ fn parse_csv(text: &str) -> Vec<CsvRecord> {
     }
     if field_started || !field.is_empty() {
         fields.push(field);
-        records.push(CsvRecord {
+        each(CsvRecord {
             line: record_line,
             fields,
         });
     }
-    records
 }
 
 #[cfg(test)]
