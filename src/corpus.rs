@@ -442,6 +442,7 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
     // files are read (a million files' paths take some 150 MB).
     let entries = std::mem::take(&mut walker.entries);
     drop(walker);
+    crate::scan::give_back_memory();
     clock.lap("read: inputs listed");
     let outcomes: Vec<Item<T>> = entries
         .into_par_iter()
@@ -572,7 +573,11 @@ struct Walker {
     /// Canonical folder -> display path of the first visit.
     seen_dirs: HashMap<PathBuf, String>,
     /// Canonical text or JSON Lines file -> display path of the first visit.
-    seen_files: HashMap<PathBuf, String>,
+    /// Hash (xxh3) of a text or JSON Lines file's canonical path -> the
+    /// entry that first listed it (a hit is checked on the paths
+    /// themselves). No path is kept per file: a million of them would
+    /// otherwise stay scattered through the heap.
+    seen_files: HashMap<u64, usize>,
 }
 
 /// The components of a path as strings, without `.` components.
@@ -643,12 +648,25 @@ impl Walker {
     ) {
         let meta = self.match_manifests(comps, rel);
         if let Ok(canon) = path.canonicalize() {
-            if let Some(first) = self.seen_files.get(&canon) {
-                let reason = format!("same file as {first} (listed already)");
-                self.entries.push(Entry::Skip(skip(display, reason)));
-                return;
+            let key = xxhash_rust::xxh3::xxh3_64(canon.as_os_str().as_encoded_bytes());
+            match self.seen_files.get(&key).and_then(|&i| self.entries.get(i)) {
+                Some(Entry::Text {
+                    path: first,
+                    display: first_display,
+                    ..
+                })
+                | Some(Entry::Jsonl {
+                    path: first,
+                    display: first_display,
+                }) if first.canonicalize().is_ok_and(|c| c == canon) => {
+                    let reason = format!("same file as {first_display} (listed already)");
+                    self.entries.push(Entry::Skip(skip(display, reason)));
+                    return;
+                }
+                _ => {
+                    self.seen_files.entry(key).or_insert(self.entries.len());
+                }
             }
-            self.seen_files.insert(canon, display.clone());
         }
         let path = path.to_path_buf();
         if is_jsonl {

@@ -23,6 +23,10 @@
 //! | provenance | `provenance`, `quotes` | clusters → [`Provenance`]; texts → [`QuoteGroup`]s |
 //! | report | `report`, `report_html`, `report_csv` | [`Report`] → text, JSON, HTML, CSV, Graphviz DOT |
 //!
+//! A large corpus need not be held: past [`ReadOptions::text_memory`] the
+//! reader moves texts to a temporary file and each stage reads back, with
+//! [`Document::load_text`], only the texts it is working on.
+//!
 //! Built from the same stages: [`dedup`] (document-level near-duplicates,
 //! LSH candidates re-checked on signatures and, near the threshold, on exact
 //! shingle sets; [`dedup_paths`] reads and hashes in one pass through

@@ -126,6 +126,42 @@ fn report_follows_the_contract() {
 }
 
 #[test]
+fn same_reports_with_the_texts_on_disk() {
+    // `--text-memory 0`: every text goes to the temporary file on reading
+    // and is read back by each stage and by the writers.
+    for format in ["json", "text", "html", "csv"] {
+        let (c1, held) = run(&["scan", "seeds", "--format", format]);
+        let (c2, spilled) = run(&["scan", "seeds", "--format", format, "--text-memory", "0"]);
+        assert_eq!((c1, c2), (0, 0));
+        assert!(held.len() > 1000, "{format}");
+        assert!(held == spilled, "{format} report differs with the texts on disk");
+    }
+}
+
+#[test]
+fn texts_stay_in_memory_when_no_temporary_file_can_be_made() {
+    let out = Command::new(env!("CARGO_BIN_EXE_wiretrace"))
+        .args(["scan", "seeds", "--format", "json", "--text-memory", "0"])
+        .env("TMPDIR", root().join("no such folder"))
+        .current_dir(root())
+        .output()
+        .expect("run wiretrace");
+    assert_eq!(out.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let warnings = report["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().is_some_and(|w| w.contains("held in memory after all"))),
+        "{warnings:?}"
+    );
+    let (_, held) = run(&["scan", "seeds", "--format", "json"]);
+    let held: Value = serde_json::from_slice(&held).expect("JSON report");
+    assert_eq!(report["passages"], held["passages"]);
+    assert_eq!(report["clusters"], held["clusters"]);
+}
+
+#[test]
 fn same_json_on_one_and_two_threads() {
     let (c1, one) = run(&["scan", "seeds", "--format", "json", "--threads", "1"]);
     let (c2, two) = run(&["scan", "seeds", "--format", "json", "--threads", "2"]);
