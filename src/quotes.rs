@@ -946,6 +946,11 @@ fn within_similarity(distance: usize, longer: usize) -> bool {
 /// Candidate pairs `(i, j)` with `i < j` among quotes with distinct
 /// normalized texts, from shared n-grams that are not too common.
 fn candidate_pairs(reps: &[&Quote]) -> Vec<(usize, usize)> {
+    candidate_pairs_in(reps, HIT_PASS_BYTES)
+}
+
+/// [`candidate_pairs`] in passes of `pass_bytes` of hits.
+fn candidate_pairs_in(reps: &[&Quote], pass_bytes: usize) -> Vec<(usize, usize)> {
     // Sorted, for binary search (a tree costs more per lookup).
     let mut short_grams: Vec<u64> = reps
         .iter()
@@ -964,39 +969,57 @@ fn candidate_pairs(reps: &[&Quote]) -> Vec<(usize, usize)> {
         keyed.extend(grams.into_iter().map(|g| (g, qi as u32)));
     }
     keyed.par_sort_unstable();
-    let mut hits: Vec<(u32, u32)> = Vec::new();
-    let mut i = 0;
-    while i < keyed.len() {
-        let j = i + keyed[i..].iter().take_while(|k| k.0 == keyed[i].0).count();
-        let list = &keyed[i..j];
-        if list.len() > 1 && list.len() <= MAX_POSTING {
+    // Posting lists of two to MAX_POSTING quotes.
+    let lists: Vec<&[(u64, u32)]> = keyed
+        .chunk_by(|x, y| x.0 == y.0)
+        .filter(|l| l.len() > 1 && l.len() <= MAX_POSTING)
+        .collect();
+    // Every pair of a list is a hit, counted with its repeats; in a large
+    // corpus they outnumber the pairs many times over, so they are made in
+    // passes of about HIT_PASS_BYTES, each keeping the pairs hashing to it.
+    let total: usize = lists.iter().map(|l| l.len() * (l.len() - 1) / 2).sum();
+    let passes = (total * 8).div_ceil(pass_bytes.max(1)).max(1) as u64;
+    let mut pairs = Vec::new();
+    for pass in 0..passes {
+        let mut hits: Vec<(u32, u32)> = Vec::new();
+        for list in &lists {
             for (k, &(_, a)) in list.iter().enumerate() {
-                hits.extend(list[k + 1..].iter().map(|&(_, b)| (a, b)));
+                hits.extend(
+                    list[k + 1..]
+                        .iter()
+                        .map(|&(_, b)| (a, b))
+                        .filter(|&(a, b)| {
+                            passes == 1
+                                || crate::shingle::mix64(u64::from(a) << 32 | u64::from(b)) % passes
+                                    == pass
+                        }),
+                );
             }
         }
-        i = j;
-    }
-    hits.par_sort_unstable();
-    // Runs of equal hits, in sorted order: the pairs come out sorted and
-    // once each.
-    let mut pairs = Vec::new();
-    let mut i = 0;
-    while i < hits.len() {
-        let j = i + hits[i..].iter().take_while(|h| **h == hits[i]).count();
-        let (a, b) = (hits[i].0 as usize, hits[i].1 as usize);
-        let shorter = reps[a].words.len().min(reps[b].words.len());
-        let needed = if shorter < GRAM {
-            1
-        } else {
-            gram_counts[a].min(gram_counts[b]).min(2)
-        };
-        if j - i >= needed {
-            pairs.push((a, b));
+        hits.par_sort_unstable();
+        // Runs of equal hits, in sorted order: the pairs come out sorted
+        // and once each (within a pass).
+        for run in hits.chunk_by(|x, y| x == y) {
+            let (a, b) = (run[0].0 as usize, run[0].1 as usize);
+            let shorter = reps[a].words.len().min(reps[b].words.len());
+            let needed = if shorter < GRAM {
+                1
+            } else {
+                gram_counts[a].min(gram_counts[b]).min(2)
+            };
+            if run.len() >= needed {
+                pairs.push((a, b));
+            }
         }
-        i = j;
+    }
+    if passes > 1 {
+        pairs.sort_unstable();
     }
     pairs
 }
+
+/// About how many bytes of hits [`candidate_pairs`] makes in one pass.
+const HIT_PASS_BYTES: usize = 128 << 20;
 
 /// The index keys of a quote: its word 4-grams (the whole quote when it is
 /// shorter), plus any shorter n-grams that are whole short quotes somewhere
@@ -1208,6 +1231,24 @@ pub fn audit_quotes(documents: &[Document]) -> Result<Vec<QuoteGroup>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn candidate_pairs_made_in_passes_are_those_made_at_once() {
+        // The seeds' quotes, each also with a word changed, cut short and
+        // inside a longer quote, so that quotes meet in several lists.
+        let mut quotes = Vec::new();
+        for (i, text) in [S000, S001, S002, S003, S004].into_iter().enumerate() {
+            let variants = text.replace(" the ", " a ").replace(" said", " told");
+            quotes.extend(document_quotes(2 * i, text));
+            quotes.extend(document_quotes(2 * i + 1, &variants));
+        }
+        let reps: Vec<&Quote> = quotes.iter().collect();
+        let whole = candidate_pairs_in(&reps, usize::MAX);
+        assert!(whole.len() > 20, "{}", whole.len());
+        for pass_bytes in [8, 64, 1000] {
+            assert_eq!(candidate_pairs_in(&reps, pass_bytes), whole, "{pass_bytes}");
+        }
+    }
 
     const S000: &str = include_str!("../seeds/000_965e5383da2fe827.txt");
     const S001: &str = include_str!("../seeds/001_848d868a6b3a0ab3.txt");

@@ -134,7 +134,10 @@ fn same_reports_with_the_texts_on_disk() {
         let (c2, spilled) = run(&["scan", "seeds", "--format", format, "--text-memory", "0"]);
         assert_eq!((c1, c2), (0, 0));
         assert!(held.len() > 1000, "{format}");
-        assert!(held == spilled, "{format} report differs with the texts on disk");
+        assert!(
+            held == spilled,
+            "{format} report differs with the texts on disk"
+        );
     }
 }
 
@@ -150,9 +153,9 @@ fn texts_stay_in_memory_when_no_temporary_file_can_be_made() {
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     let warnings = report["warnings"].as_array().expect("warnings");
     assert!(
-        warnings
-            .iter()
-            .any(|w| w.as_str().is_some_and(|w| w.contains("held in memory after all"))),
+        warnings.iter().any(|w| w
+            .as_str()
+            .is_some_and(|w| w.contains("held in memory after all"))),
         "{warnings:?}"
     );
     let (_, held) = run(&["scan", "seeds", "--format", "json"]);
