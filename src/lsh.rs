@@ -130,6 +130,16 @@ pub struct BucketStats {
     pub oversized_buckets: usize,
 }
 
+impl BucketStats {
+    /// Both counts added up.
+    fn plus(self, other: BucketStats) -> BucketStats {
+        BucketStats {
+            shared_buckets: self.shared_buckets + other.shared_buckets,
+            oversized_buckets: self.oversized_buckets + other.oversized_buckets,
+        }
+    }
+}
+
 /// Candidate owner pairs `(a, b)`, `a < b`, sorted and without repeats,
 /// from `(band key, owner)` entries. Keys must be well-mixed hashes (as
 /// [`Banding::keys`] makes them): keys equal on their high bits may share a
@@ -253,15 +263,7 @@ fn pairs_in_passes(
     pass_bytes: usize,
 ) -> (Vec<(u32, u32)>, BucketStats) {
     let owner_mask = (1u64 << owner_bits) - 1;
-    partition_sorted(&mut entries);
-    // One owner entered twice in a bucket once.
-    entries.dedup();
-    let parts: Vec<&[u64]> = (0..256)
-        .map(|p| {
-            let at = |top: u64| entries.partition_point(|&e| e >> 56 < top);
-            &entries[at(p)..at(p + 1)]
-        })
-        .collect();
+    let parts = sorted_parts(&mut entries);
     // Pairs of a small bucket are pushed twice, so that, counted with
     // their repeats, every pair to keep appears at least twice.
     let repeats = |n: usize| 1 + usize::from(n <= single_bucket_max);
@@ -282,15 +284,7 @@ fn pairs_in_passes(
         })
         .reduce(
             || (0, BucketStats::default()),
-            |a, b| {
-                (
-                    a.0 + b.0,
-                    BucketStats {
-                        shared_buckets: a.1.shared_buckets + b.1.shared_buckets,
-                        oversized_buckets: a.1.oversized_buckets + b.1.oversized_buckets,
-                    },
-                )
-            },
+            |a, b| (a.0 + b.0, a.1.plus(b.1)),
         );
     let passes = (raw * 8).div_ceil(pass_bytes.max(1)).max(1) as u64;
     let mut kept: Vec<(u32, u32)> = Vec::new();
@@ -349,10 +343,25 @@ fn for_each_bucket(sorted: &[u64], owner_mask: u64, mut f: impl FnMut(&[u64])) {
     }
 }
 
+/// Sort packed entries, drop repeats (one owner entered twice in a
+/// bucket), and cut them into the 256 runs of equal top byte, for buckets
+/// to be scanned in parallel.
+fn sorted_parts(entries: &mut Vec<u64>) -> Vec<&[u64]> {
+    partition_sorted(entries);
+    entries.dedup();
+    let entries: &[u64] = entries;
+    (0..256)
+        .map(|p| {
+            let at = |top: u64| entries.partition_point(|&e| e >> 56 < top);
+            &entries[at(p)..at(p + 1)]
+        })
+        .collect()
+}
+
 /// Sort packed entries in place: partitioned by their top byte (keys are
 /// uniform) in one pass, then the 256 partitions, each small enough for
-/// cache, sorted in parallel. Returns the partitions.
-fn partition_sorted(packed: &mut [u64]) -> Vec<&mut [u64]> {
+/// cache, sorted in parallel.
+fn partition_sorted(packed: &mut [u64]) {
     let mut starts = [0usize; 257];
     for &e in packed.iter() {
         starts[(e >> 56) as usize + 1] += 1;
@@ -383,8 +392,7 @@ fn partition_sorted(packed: &mut [u64]) -> Vec<&mut [u64]> {
         parts.push(part);
         rest = tail;
     }
-    parts.par_iter_mut().for_each(|part| part.sort_unstable());
-    parts
+    parts.into_par_iter().for_each(|part| part.sort_unstable());
 }
 
 /// [`bucket_pairs`] for entries already packed by [`pack_entry`] with
@@ -408,42 +416,23 @@ fn bucket_packed_raw<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
     visit: &V,
 ) -> (Vec<u64>, BucketStats) {
     let owner_mask = (1u64 << owner_bits) - 1;
-    let parts = partition_sorted(&mut packed);
+    let parts = sorted_parts(&mut packed);
     let found: Vec<(Vec<u64>, BucketStats)> = parts
-        .into_par_iter()
+        .par_iter()
         .map(|part| {
             let mut stats = BucketStats::default();
             let mut pairs = Vec::new();
             let mut owners: Vec<u32> = Vec::new();
-            let mut i = 0;
-            while i < part.len() {
-                let key = part[i] & !owner_mask;
-                let mut j = i + 1;
-                while j < part.len() && part[j] & !owner_mask == key {
-                    j += 1;
+            for_each_bucket(part, owner_mask, |bucket| {
+                stats.shared_buckets += 1;
+                if bucket.len() > max_bucket {
+                    stats.oversized_buckets += 1;
+                } else {
+                    owners.clear();
+                    owners.extend(bucket.iter().map(|&e| (e & owner_mask) as u32));
+                    visit(&owners, &mut pairs);
                 }
-                let bucket = &mut part[i..j];
-                // Sorted, so one owner entered twice sits side by side.
-                let mut n = 1;
-                for x in 1..bucket.len() {
-                    if bucket[x] != bucket[n - 1] {
-                        bucket[n] = bucket[x];
-                        n += 1;
-                    }
-                }
-                let bucket = &bucket[..n];
-                if bucket.len() > 1 {
-                    stats.shared_buckets += 1;
-                    if bucket.len() > max_bucket {
-                        stats.oversized_buckets += 1;
-                    } else {
-                        owners.clear();
-                        owners.extend(bucket.iter().map(|&e| (e & owner_mask) as u32));
-                        visit(&owners, &mut pairs);
-                    }
-                }
-                i = j;
-            }
+            });
             (pairs, stats)
         })
         .collect();
@@ -451,8 +440,7 @@ fn bucket_packed_raw<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
     let mut pairs: Vec<u64> = Vec::with_capacity(found.iter().map(|f| f.0.len()).sum());
     for (p, s) in found {
         pairs.extend(p);
-        stats.shared_buckets += s.shared_buckets;
-        stats.oversized_buckets += s.oversized_buckets;
+        stats = stats.plus(s);
     }
     (pairs, stats)
 }

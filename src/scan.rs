@@ -557,10 +557,16 @@ struct Texts<'a> {
 
 impl<'a> Texts<'a> {
     fn get(&self, d: usize) -> &'a str {
-        match self.loaded.get(d) {
-            Some(Some(t)) => t,
-            _ => &self.documents[d].text,
-        }
+        text_or(self.loaded.get(d), &self.documents[d])
+    }
+}
+
+/// The text read back for `doc` (`loaded`, when it was moved out of
+/// memory), or the text it holds.
+fn text_or<'a>(loaded: Option<&'a Option<String>>, doc: &'a Document) -> &'a str {
+    match loaded {
+        Some(Some(t)) => t,
+        _ => &doc.text,
     }
 }
 
@@ -668,11 +674,7 @@ fn align_in_blocks(
                 };
                 // Every document of the block's pairs is in one of the two.
                 let at = ids.binary_search(&d).unwrap_or_default();
-                let text = match texts.get(at) {
-                    Some(Some(t)) => t.as_str(),
-                    _ => documents[d].text.as_str(),
-                };
-                (&docs[at], text)
+                (&docs[at], text_or(texts.get(at), &documents[d]))
             };
             let block_pairs: Vec<(usize, usize)> =
                 block.iter().map(|&(_, _, p)| pairs[p]).collect();
