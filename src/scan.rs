@@ -225,7 +225,19 @@ pub fn scan_with_progress(
     let need_df = n > max_df;
     let outlets = Some(outlet_cutoffs(&outlet_keys, settings)).filter(|o| !o.is_empty());
     let mut df = need_df.then(DfSketch::default);
-    let mut outlet_df = outlets.as_ref().map(|o| (DfSketch::default(), o));
+    // The outlet sketch counts every document of an outlet under the rule
+    // once per distinct shingle: about one increment per token, some six
+    // bytes of text. It is sized for that many, so that its counts stay
+    // well under the cut-offs however large the corpus.
+    let mut outlet_df = outlets.as_ref().map(|o| {
+        let bytes: u64 = documents
+            .iter()
+            .zip(&outlet_keys)
+            .filter(|(_, k)| o.contains_key(k))
+            .map(|(d, _)| d.text_len() as u64)
+            .sum();
+        (DfSketch::for_increments(bytes / 6), o)
+    });
     let mut held: Vec<ShingledDoc> = Vec::new();
     // Texts read back for the held documents (those moved out of memory).
     let mut held_texts: Vec<Option<String>> = Vec::new();

@@ -83,6 +83,46 @@ mod tests {
             in_parts.add_documents(part);
         }
         assert_eq!(in_parts.rows, one_by_one.rows);
+        // And in a larger sketch.
+        let mut large = DfSketch::for_increments(1 << 30);
+        assert_eq!(large.bits(), DF_MAX_BITS);
+        for part in docs.chunks(47) {
+            large.add_documents(part);
+        }
+        let mut large_one_by_one = DfSketch::for_increments(1 << 30);
+        for d in &docs {
+            large_one_by_one.add_document(d);
+        }
+        assert_eq!(large.rows, large_one_by_one.rows);
+    }
+
+    #[test]
+    fn sketch_size_follows_the_increments() {
+        assert_eq!(DfSketch::for_increments(0).bits(), DF_BITS);
+        assert_eq!(DfSketch::for_increments(60_000_000).bits(), DF_BITS);
+        assert_eq!(DfSketch::for_increments(100_000_000).bits(), 23);
+        assert_eq!(DfSketch::for_increments(350_000_000).bits(), 25);
+        assert_eq!(DfSketch::for_increments(u64::MAX).bits(), DF_MAX_BITS);
+    }
+
+    #[test]
+    fn a_sized_sketch_keeps_rare_shingles_rare_under_a_heavy_load() {
+        // 40 million increments, each shingle in one document: the
+        // default rows hold about ten each, a sized sketch one or two.
+        let docs: Vec<Vec<u64>> = (0..40u64)
+            .map(|d| (0..1_000_000u64).map(|i| mix64(d << 32 | i)).collect())
+            .collect();
+        let mut fixed = DfSketch::with_bits(DF_BITS);
+        let mut sized = DfSketch::for_increments(40_000_000 * DF_LOAD / 2);
+        fixed.add_documents(&docs);
+        sized.add_documents(&docs);
+        let probes: Vec<u64> = docs[7].iter().step_by(997).copied().collect();
+        let mean = |s: &DfSketch| {
+            probes.iter().map(|&h| f64::from(s.get(h))).sum::<f64>() / probes.len() as f64
+        };
+        assert!(sized.bits() > DF_BITS);
+        assert!(mean(&fixed) > 5.0, "{}", mean(&fixed));
+        assert!(mean(&sized) < 2.5, "{}", mean(&sized));
     }
 }
 
@@ -162,34 +202,65 @@ impl ShingledDoc {
 }
 
 /// Approximate document frequency of shingles: a count-min sketch of
-/// saturating 16-bit counters (two rows of 2^22). Counts can only be
-/// overestimated, and only by hash collisions.
+/// saturating 16-bit counters in two rows (of 2^22 counters by default;
+/// [`DfSketch::for_increments`] sizes them for a large corpus). Counts can
+/// only be overestimated, and only by hash collisions.
 #[derive(Debug, Clone)]
 pub struct DfSketch {
     rows: [Vec<u16>; 2],
+    bits: u32,
 }
 
+/// Bits of a row index in the default sketch (and the smallest).
 const DF_BITS: u32 = 22;
+/// Bits of a row index in the largest sketch [`DfSketch::for_increments`]
+/// makes (two rows of 128 MiB).
+const DF_MAX_BITS: u32 = 26;
+/// Increments per counter [`DfSketch::for_increments`] sizes a row for.
+const DF_LOAD: u64 = 16;
 
 impl Default for DfSketch {
     fn default() -> Self {
-        DfSketch {
-            rows: [vec![0; 1 << DF_BITS], vec![0; 1 << DF_BITS]],
-        }
+        DfSketch::with_bits(DF_BITS)
     }
 }
 
 impl DfSketch {
+    fn with_bits(bits: u32) -> Self {
+        DfSketch {
+            rows: [vec![0; 1 << bits], vec![0; 1 << bits]],
+            bits,
+        }
+    }
+
+    /// A sketch for about `increments` (document, distinct shingle)
+    /// counts: rows of at least 2^22 counters and up to 2^26, about one
+    /// counter for every 16 increments between. Each counter of a row
+    /// holds the sum of the shingles hashed to it, so a fixed size fills
+    /// up: at a million news articles (some 350 million increments) the
+    /// default rows hold about 80 each, and every shingle would look as
+    /// common as a stock phrase in one outlet's thousand-document cut-off.
+    /// Corpora of up to some 67 million increments get the default size.
+    pub fn for_increments(increments: u64) -> Self {
+        let wanted = (increments / DF_LOAD).max(1).next_power_of_two();
+        DfSketch::with_bits(wanted.trailing_zeros().clamp(DF_BITS, DF_MAX_BITS))
+    }
+
+    /// Bits of a row index: rows of `2^bits` counters.
+    pub fn bits(&self) -> u32 {
+        self.bits
+    }
+
     #[inline]
-    fn slots(h: u64) -> [usize; 2] {
-        let mask = (1u64 << DF_BITS) - 1;
+    fn slots(&self, h: u64) -> [usize; 2] {
+        let mask = (1u64 << self.bits) - 1;
         [(h & mask) as usize, ((h >> 32) & mask) as usize]
     }
 
     /// Count one document's distinct shingles (each hash once per document).
     pub fn add_document(&mut self, distinct: &[u64]) {
         for &h in distinct {
-            for (row, slot) in Self::slots(h).into_iter().enumerate() {
+            for (row, slot) in self.slots(h).into_iter().enumerate() {
                 let c = &mut self.rows[row][slot];
                 *c = c.saturating_add(1);
             }
@@ -211,7 +282,7 @@ impl DfSketch {
     /// sketch fed a corpus in several calls equals one built from it whole.
     pub fn add_documents(&mut self, docs: &[Vec<u64>]) {
         const PART_BITS: u32 = 6;
-        const SHIFT: u32 = DF_BITS - PART_BITS;
+        let shift = self.bits - PART_BITS;
         let sketch = self;
         // Documents in chunks of about 8M hashes, so the scattered copy
         // stays small whatever the corpus size.
@@ -238,16 +309,16 @@ impl DfSketch {
                         let mut parts: Vec<Vec<u32>> = vec![Vec::new(); 1 << PART_BITS];
                         for d in docs {
                             for &h in d {
-                                let slot = Self::slots(h)[row];
-                                parts[slot >> SHIFT].push(slot as u32);
+                                let slot = sketch.slots(h)[row];
+                                parts[slot >> shift].push(slot as u32);
                             }
                         }
                         parts
                     })
                     .collect();
-                let mask = (1usize << SHIFT) - 1;
+                let mask = (1usize << shift) - 1;
                 sketch.rows[row]
-                    .par_chunks_mut(1 << SHIFT)
+                    .par_chunks_mut(1 << shift)
                     .enumerate()
                     .for_each(|(p, counters)| {
                         for slot in pieces.iter().flat_map(|parts| &parts[p]) {
@@ -266,7 +337,7 @@ impl DfSketch {
     #[inline]
     pub(crate) fn prefetch(&self, h: u64) {
         #[cfg(target_arch = "x86_64")]
-        for (row, slot) in Self::slots(h).into_iter().enumerate() {
+        for (row, slot) in self.slots(h).into_iter().enumerate() {
             let p = self.rows[row][slot..].as_ptr().cast::<i8>();
             // SAFETY: SSE is part of every x86_64 target, and a prefetch
             // is only a hint: it reads nothing and cannot fault (the
@@ -280,7 +351,7 @@ impl DfSketch {
     /// Number of documents holding `h` (an upper bound).
     #[inline]
     pub fn get(&self, h: u64) -> u32 {
-        let [s0, s1] = Self::slots(h);
+        let [s0, s1] = self.slots(h);
         self.rows[0][s0].min(self.rows[1][s1]) as u32
     }
 }
