@@ -955,7 +955,7 @@ fn candidate_pairs_in(reps: &[&Quote], pass_bytes: usize) -> Vec<(usize, usize)>
     let mut short_grams: Vec<u64> = reps
         .iter()
         .filter(|q| q.words.len() < GRAM)
-        .map(|q| gram_hash(&q.words, 0, q.words.len()))
+        .map(|q| gram_key(&q.words, 0, q.words.len()))
         .collect();
     short_grams.sort_unstable();
     short_grams.dedup();
@@ -1027,24 +1027,8 @@ const HIT_PASS_BYTES: usize = 128 << 20;
 /// into the key.
 fn quote_grams(q: &Quote, short_grams: &[u64]) -> Vec<u64> {
     let w = &q.words;
-    let key = |n: usize, h: u64| h ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let mut out = Vec::new();
-    if w.len() < GRAM {
-        out.push(key(w.len(), gram_hash(w, 0, w.len())));
-    } else {
-        out.extend((0..=w.len() - GRAM).map(|i| key(GRAM, gram_hash(w, i, GRAM))));
-    }
-    for n in 2..GRAM.min(w.len() + 1) {
-        for i in 0..=w.len() - n {
-            if n == w.len() {
-                continue;
-            }
-            let h = gram_hash(w, i, n);
-            if short_grams.binary_search(&h).is_ok() {
-                out.push(key(n, h));
-            }
-        }
-    }
+    let mut out: Vec<u64> = own_keys(w).collect();
+    out.extend(sub_keys(w).filter(|k| short_grams.binary_search(k).is_ok()));
     out
 }
 
@@ -1094,24 +1078,184 @@ fn group_indices(quotes: &[Quote]) -> Vec<Vec<usize>> {
 
 /// Quotes of one document with speakers and normalized text filled in.
 fn document_quotes(idx: usize, text: &str) -> Vec<Quote> {
+    document_quotes_where(idx, text, |_| true)
+}
+
+/// [`document_quotes`], keeping only the quotes `keep` accepts. Speakers
+/// are found only when it accepts one (they are found over all of the
+/// document's quotes: a pronoun may refer to a speaker named before).
+fn document_quotes_where(idx: usize, text: &str, keep: impl Fn(&Quote) -> bool) -> Vec<Quote> {
     let mut quotes = extract(text);
+    normalize_quotes(idx, text, &mut quotes);
+    let kept: Vec<bool> = quotes
+        .iter()
+        .map(|q| q.words.len() >= MIN_WORDS && keep(q))
+        .collect();
+    if !kept.contains(&true) {
+        return Vec::new();
+    }
     attribute_speakers(text, &mut quotes);
+    let mut kept = kept.into_iter();
+    quotes.retain(|_| kept.next().unwrap_or(false));
     for q in &mut quotes {
+        for s in [&mut q.speaker, &mut q.speaker_key].into_iter().flatten() {
+            s.shrink_to_fit();
+        }
+    }
+    quotes.shrink_to_fit();
+    quotes
+}
+
+/// Quotes of one document with normalized text but no speakers: what the
+/// first pass of [`audit_quotes`] needs to tell which quotes may match.
+fn plain_quotes(idx: usize, text: &str) -> Vec<Quote> {
+    let mut quotes = extract(text);
+    normalize_quotes(idx, text, &mut quotes);
+    quotes.retain(|q| q.words.len() >= MIN_WORDS);
+    quotes
+}
+
+/// Fill in the document number, normalized text and words of a
+/// document's quotes.
+fn normalize_quotes(idx: usize, text: &str, quotes: &mut [Quote]) {
+    for q in quotes.iter_mut() {
         q.doc = idx;
         q.norm = normalize(slice(text, q.start, q.end));
         let words: Vec<&str> = q.norm.split(' ').collect();
         q.specific = specific(&words);
         q.words = words.iter().map(|w| xxh3_64(w.as_bytes())).collect();
-        // Every quote of the corpus is held until they are grouped: no
+        // The quotes that may match are held until they are grouped: no
         // spare capacity.
         q.norm.shrink_to_fit();
-        for s in [&mut q.speaker, &mut q.speaker_key].into_iter().flatten() {
-            s.shrink_to_fit();
-        }
     }
-    quotes.retain(|q| q.words.len() >= MIN_WORDS);
-    quotes.shrink_to_fit();
-    quotes
+}
+
+/// The index key of the `n` words of `w` from `i` ([`quote_grams`]).
+fn gram_key(w: &[u64], i: usize, n: usize) -> u64 {
+    gram_hash(w, i, n) ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// A quote's own keys in [`quote_grams`]: its word 4-grams, or the whole
+/// quote when shorter.
+fn own_keys(w: &[u64]) -> impl Iterator<Item = u64> + '_ {
+    let (n, count) = if w.len() < GRAM {
+        (w.len(), 1)
+    } else {
+        (GRAM, w.len() + 1 - GRAM)
+    };
+    (0..count).map(move |i| gram_key(w, i, n))
+}
+
+/// The shorter n-grams [`quote_grams`] looks up among the whole short
+/// quotes.
+fn sub_keys(w: &[u64]) -> impl Iterator<Item = u64> + '_ {
+    (2..GRAM.min(w.len() + 1))
+        .filter(move |&n| n != w.len())
+        .flat_map(move |n| (0..=w.len() - n).map(move |i| gram_key(w, i, n)))
+}
+
+/// Which quotes of a corpus may match another: the first pass of
+/// [`audit_quotes`], which sees every quote once and keeps only this.
+///
+/// Two quotes can only be grouped when they share a key of
+/// [`quote_grams`]: one of their own keys, or a short quote's whole key
+/// found among a longer one's n-grams. A quote none of whose own keys is
+/// found in any other quote, that contains no short quote, and that is no
+/// short quote contained in another, is alone in every posting list and
+/// cannot be grouped; leaving it out changes no group. The tests here err
+/// only towards keeping a quote (hash collisions).
+struct MayMatch {
+    /// High 32 bits of the own keys found in two or more quotes, sorted.
+    shared: Vec<u32>,
+    /// Whole keys of the short quotes, sorted.
+    short: Vec<u64>,
+    /// A one-hash Bloom filter of every quote's [`sub_keys`].
+    inside: Vec<u64>,
+}
+
+impl MayMatch {
+    /// Bits of the [`MayMatch::inside`] filter for a corpus of `bytes` of
+    /// text: about one per eight bytes, at least 2^20.
+    fn filter_words(bytes: u64) -> usize {
+        ((bytes / 8).max(1 << 20).next_power_of_two() / 64) as usize
+    }
+
+    /// The word and bit of `key` in a filter of `words` words.
+    fn bit(words: usize, key: u64) -> (usize, u64) {
+        let i = (crate::shingle::mix64(key) as usize) & (words * 64 - 1);
+        (i / 64, 1 << (i % 64))
+    }
+
+    /// The first pass: every document's quotes, without speakers, reduced
+    /// to their keys as they are found.
+    fn find(documents: &[Document]) -> Result<MayMatch> {
+        let bytes: u64 = documents.iter().map(|d| d.text_len() as u64).sum();
+        let inside: Vec<std::sync::atomic::AtomicU64> = (0..Self::filter_words(bytes))
+            .map(|_| std::sync::atomic::AtomicU64::new(0))
+            .collect();
+        let mut own: Vec<u32> = Vec::new();
+        let mut short: Vec<u64> = Vec::new();
+        // Documents in chunks, so that only one chunk's keys are ever held
+        // twice.
+        for chunk in documents.chunks(1 << 14) {
+            let keys = chunk
+                .par_iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let (mut own, mut short) = (Vec::new(), Vec::new());
+                    for q in plain_quotes(i, &d.load_text()?) {
+                        // Each key once per quote: a phrase said twice
+                        // in one quote does not make it shared.
+                        let mut keys: Vec<u32> =
+                            own_keys(&q.words).map(|k| (k >> 32) as u32).collect();
+                        keys.sort_unstable();
+                        keys.dedup();
+                        own.extend(keys);
+                        if q.words.len() < GRAM {
+                            short.push(gram_key(&q.words, 0, q.words.len()));
+                        }
+                        for k in sub_keys(&q.words) {
+                            let (w, b) = Self::bit(inside.len(), k);
+                            inside[w].fetch_or(b, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                    Ok((own, short))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            own.reserve(keys.iter().map(|k| k.0.len()).sum());
+            for (o, s) in keys {
+                own.extend(o);
+                short.extend(s);
+            }
+        }
+        own.par_sort_unstable();
+        let mut shared: Vec<u32> = own
+            .chunk_by(|a, b| a == b)
+            .filter(|run| run.len() > 1)
+            .map(|run| run[0])
+            .collect();
+        drop(own);
+        shared.shrink_to_fit();
+        short.par_sort_unstable();
+        short.dedup();
+        short.shrink_to_fit();
+        Ok(MayMatch {
+            shared,
+            short,
+            inside: inside.into_iter().map(|a| a.into_inner()).collect(),
+        })
+    }
+
+    /// May this quote match another?
+    fn keeps(&self, q: &Quote) -> bool {
+        let w = &q.words;
+        own_keys(w).any(|k| self.shared.binary_search(&((k >> 32) as u32)).is_ok())
+            || sub_keys(w).any(|k| self.short.binary_search(&k).is_ok())
+            || (w.len() < GRAM && {
+                let (i, b) = Self::bit(self.inside.len(), gram_key(w, 0, w.len()));
+                self.inside[i] & b != 0
+            })
+    }
 }
 
 fn occurrence(q: &Quote, doc: &Document, credits: &[String]) -> QuoteOccurrence {
@@ -1179,11 +1323,28 @@ fn build_group(
 /// time ([`Document::load_text`]); failing to read one back is the only
 /// error.
 pub fn audit_quotes(documents: &[Document]) -> Result<Vec<QuoteGroup>> {
+    audit_quotes_with(documents, true)
+}
+
+/// [`audit_quotes`], with or without its first pass (the tests check that
+/// it changes nothing).
+fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<QuoteGroup>> {
+    // Most quotes are found once in a corpus: a first pass keeps only
+    // what tells which quotes may match another, and only those are held
+    // with their speakers for grouping.
+    let may = first_pass.then(|| MayMatch::find(documents)).transpose()?;
     let per_doc = documents
         .par_iter()
         .enumerate()
-        .map(|(i, d)| Ok(document_quotes(i, &d.load_text()?)))
+        .map(|(i, d)| {
+            let text = d.load_text()?;
+            Ok(match &may {
+                Some(may) => document_quotes_where(i, &text, |q| may.keeps(q)),
+                None => document_quotes(i, &text),
+            })
+        })
         .collect::<Result<Vec<Vec<Quote>>>>()?;
+    drop(may);
     let mut quotes: Vec<Quote> = Vec::with_capacity(per_doc.iter().map(Vec::len).sum());
     for q in per_doc {
         quotes.extend(q);
@@ -1451,6 +1612,77 @@ mod tests {
             Document::new("c", ""),
         ];
         let _ = audit_quotes(&docs).unwrap();
+    }
+
+    #[test]
+    fn the_first_pass_changes_no_group() {
+        // Quotes of 2 to 9 words from a dozen words: many share 4-grams,
+        // many short ones are found inside longer ones, most match
+        // nothing.
+        const WORDS: [&str; 12] = [
+            "war", "peace", "budget", "army", "talks", "will", "never", "end", "people", "fake",
+            "news", "today",
+        ];
+        let mut state = 7u64;
+        let mut next = |n: u64| {
+            state = crate::shingle::mix64(state);
+            state % n
+        };
+        let mut docs = Vec::new();
+        for d in 0..300 {
+            let mut text = format!("Story {d}\n\n");
+            for _ in 0..1 + next(4) {
+                let len = 2 + next(8);
+                let quote: Vec<String> = (0..len)
+                    .map(|_| format!("{}{}", WORDS[next(12) as usize], next(3)))
+                    .collect();
+                text.push_str(&format!(
+                    "\"{},\" said Minister {}.\n\n",
+                    quote.join(" "),
+                    next(5)
+                ));
+            }
+            docs.push(Document::new(format!("d{d:03}"), text));
+        }
+        let all = audit_quotes_with(&docs, false).unwrap();
+        let filtered = audit_quotes_with(&docs, true).unwrap();
+        assert!(all.len() > 20, "{}", all.len());
+        assert_eq!(all, filtered);
+        // And it leaves out most quotes.
+        let may = MayMatch::find(&docs).unwrap();
+        let quotes: Vec<Quote> = docs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, d)| document_quotes(i, &d.text))
+            .collect();
+        let kept = quotes.iter().filter(|q| may.keeps(q)).count();
+        assert!(kept < quotes.len() * 3 / 4, "{kept} of {}", quotes.len());
+    }
+
+    #[test]
+    fn the_first_pass_keeps_short_quotes_inside_longer_ones() {
+        let docs = [
+            doc("a", "\"Fake news,\" he said.", "A"),
+            doc("b", "\"Fake news media,\" she said.", "B"),
+            doc(
+                "c",
+                "\"It is all fake news from the media,\" they said.",
+                "C",
+            ),
+            doc("d", "\"Nothing here matches,\" said another.", "D"),
+        ];
+        let may = MayMatch::find(&docs).unwrap();
+        let keeps = |i: usize| {
+            document_quotes(i, &docs[i].text)
+                .iter()
+                .all(|q| may.keeps(q))
+        };
+        assert!(keeps(0) && keeps(1) && keeps(2));
+        assert!(!keeps(3));
+        assert_eq!(
+            audit_quotes_with(&docs, false).unwrap(),
+            audit_quotes_with(&docs, true).unwrap()
+        );
     }
 
     #[test]
