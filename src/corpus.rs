@@ -613,23 +613,28 @@ impl Walker {
                 return;
             }
         };
-        let comps = path_components(p);
+        let mut comps = path_components(p);
         if meta.is_dir() {
             let mut rel = Vec::new();
-            self.walk_dir(p, &display, &comps, &mut rel);
+            self.walk_dir(p, &display, &mut comps, &mut rel);
         } else {
-            if self.is_explicit_manifest(p) {
+            if self.is_explicit_manifest(p, None) {
                 return;
             }
             let is_jsonl = extension_lower(p).as_deref() == Some("jsonl");
-            self.add_file(p, display, &comps, &[], is_jsonl);
+            self.add_file(p, display, &comps, &[], is_jsonl, None);
         }
     }
 
-    fn is_explicit_manifest(&self, p: &Path) -> bool {
+    /// Is `p` the `--manifest` file? `canon` is its canonical path when
+    /// the walk knows it.
+    fn is_explicit_manifest(&self, p: &Path, canon: Option<&Path>) -> bool {
         let Some(Some(c)) = self.explicit.as_ref().map(|m| m.canonical.as_ref()) else {
             return false;
         };
+        if let Some(canon) = canon {
+            return canon == c;
+        }
         // Cheap test first: a different name (after symlinks) cannot match.
         if p.file_name() != c.file_name() && !p.is_symlink() {
             return false;
@@ -638,6 +643,8 @@ impl Walker {
     }
 
     /// Queue a text or JSON Lines file, after checking it was not seen.
+    /// `canon` is its canonical path when the walk knows it (a file that
+    /// is not a symbolic link, in a folder whose canonical path is known).
     fn add_file(
         &mut self,
         path: &Path,
@@ -645,9 +652,10 @@ impl Walker {
         comps: &[String],
         rel: &[String],
         is_jsonl: bool,
+        canon: Option<PathBuf>,
     ) {
         let meta = self.match_manifests(comps, rel);
-        if let Ok(canon) = path.canonicalize() {
+        if let Some(canon) = canon.map_or_else(|| path.canonicalize().ok(), Some) {
             let key = xxhash_rust::xxh3::xxh3_64(canon.as_os_str().as_encoded_bytes());
             match self.seen_files.get(&key).and_then(|&i| self.entries.get(i)) {
                 Some(Entry::Text {
@@ -700,7 +708,13 @@ impl Walker {
 
     /// Walk a folder. `comps` are the display path's components, `rel` the
     /// names below the argument folder.
-    fn walk_dir(&mut self, dir: &Path, display: &str, comps: &[String], rel: &mut Vec<String>) {
+    fn walk_dir(
+        &mut self,
+        dir: &Path,
+        display: &str,
+        comps: &mut Vec<String>,
+        rel: &mut Vec<String>,
+    ) {
         let canon = match dir.canonicalize() {
             Ok(c) => c,
             Err(e) => {
@@ -726,7 +740,10 @@ impl Walker {
                 let mut names = Vec::new();
                 for e in rd {
                     match e {
-                        Ok(e) => names.push(e.file_name()),
+                        // The entry's type as listed (no system call on
+                        // most file systems): for all but symbolic links
+                        // it is the file's type.
+                        Ok(e) => names.push((e.file_name(), e.file_type().ok())),
                         Err(e) => {
                             let reason = format!("cannot list folder entry: {e}");
                             self.entries.push(Entry::Skip(skip(display, reason)));
@@ -743,24 +760,24 @@ impl Walker {
                 return;
             }
         };
-        names.sort();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
         self.seen_dirs.insert(canon.clone(), display.to_string());
-        self.ancestors.push((canon, display.to_string()));
+        self.ancestors.push((canon.clone(), display.to_string()));
 
         // A manifest.csv in this folder applies to the whole tree below it.
         // `manifest_name` is set once it has been dealt with (used, or
         // skipped with a reason), so that the loop below passes it over.
         let mut manifest_name = None;
         let mut pushed_manifest = false;
-        if let Some(name) = names
+        if let Some((name, _)) = names
             .iter()
-            .find(|n| n.to_string_lossy().eq_ignore_ascii_case("manifest.csv"))
+            .find(|n| n.0.to_string_lossy().eq_ignore_ascii_case("manifest.csv"))
         {
             let path = dir.join(name);
             let disp = Path::new(display).join(name).display().to_string();
             if path.is_file() {
                 manifest_name = Some(name.clone());
-                if !self.is_explicit_manifest(&path) {
+                if !self.is_explicit_manifest(&path, None) {
                     match load_manifest(&path, &disp, manifest_limit(self.max_file_bytes)) {
                         Ok((mut m, warnings)) => {
                             self.entries.extend(warnings.into_iter().map(Entry::Warn));
@@ -778,7 +795,7 @@ impl Walker {
             }
         }
 
-        for name in &names {
+        for (name, kind) in &names {
             if Some(name) == manifest_name.as_ref() {
                 continue;
             }
@@ -786,10 +803,16 @@ impl Walker {
             let disp_path = Path::new(display).join(name);
             let disp = disp_path.display().to_string();
             let name_str = name.to_string_lossy().into_owned();
+            // Not a symbolic link: its type is known and its canonical
+            // path is the folder's joined with its name, without asking
+            // the file system again for either.
+            let known = kind
+                .filter(|k| !k.is_symlink())
+                .map(|k| (k, canon.join(name)));
             rel.push(name_str.clone());
-            let mut child_comps = comps.to_vec();
-            child_comps.push(name_str.clone());
-            self.walk_entry(&path, disp, &child_comps, rel, &name_str);
+            comps.push(name_str);
+            self.walk_entry(&path, disp, comps, rel, known);
+            comps.pop();
             rel.pop();
         }
 
@@ -803,25 +826,30 @@ impl Walker {
         &mut self,
         path: &Path,
         disp: String,
-        comps: &[String],
+        comps: &mut Vec<String>,
         rel: &mut Vec<String>,
-        name: &str,
+        known: Option<(std::fs::FileType, PathBuf)>,
     ) {
-        let meta = match std::fs::metadata(path) {
-            Ok(m) => m,
-            Err(e) => {
-                // Mark manifest rows naming it as matched: the file exists.
-                let _ = self.match_manifests(comps, rel);
-                let reason = match std::fs::symlink_metadata(path) {
-                    Ok(m) if m.file_type().is_symlink() => format!("broken symbolic link: {e}"),
-                    _ => format!("cannot read: {e}"),
-                };
-                self.entries.push(Entry::Skip(skip(disp, reason)));
-                return;
-            }
+        let (is_dir, is_file, canon) = match known {
+            Some((kind, canon)) => (kind.is_dir(), kind.is_file(), Some(canon)),
+            None => match std::fs::metadata(path) {
+                Ok(m) => (m.is_dir(), m.is_file(), None),
+                Err(e) => {
+                    // Mark manifest rows naming it as matched: the file exists.
+                    let _ = self.match_manifests(comps, rel);
+                    let reason = match std::fs::symlink_metadata(path) {
+                        Ok(m) if m.file_type().is_symlink() => {
+                            format!("broken symbolic link: {e}")
+                        }
+                        _ => format!("cannot read: {e}"),
+                    };
+                    self.entries.push(Entry::Skip(skip(disp, reason)));
+                    return;
+                }
+            },
         };
-        if meta.is_dir() {
-            if name.starts_with('.') {
+        if is_dir {
+            if rel.last().is_some_and(|name| name.starts_with('.')) {
                 let reason = "hidden folder, not scanned";
                 self.entries.push(Entry::Skip(skip(disp, reason)));
             } else {
@@ -829,18 +857,18 @@ impl Walker {
             }
             return;
         }
-        if self.is_explicit_manifest(path) {
+        if self.is_explicit_manifest(path, canon.as_deref()) {
             return;
         }
-        if !meta.is_file() {
+        if !is_file {
             let _ = self.match_manifests(comps, rel);
             let reason = "not a regular file (device, socket or pipe)";
             self.entries.push(Entry::Skip(skip(disp, reason)));
             return;
         }
         match extension_lower(path).as_deref() {
-            Some("txt") => self.add_file(path, disp, comps, rel, false),
-            Some("jsonl") => self.add_file(path, disp, comps, rel, true),
+            Some("txt") => self.add_file(path, disp, comps, rel, false, canon),
+            Some("jsonl") => self.add_file(path, disp, comps, rel, true, canon),
             _ => {
                 let _ = self.match_manifests(comps, rel);
                 let reason = "not a .txt or .jsonl file";
