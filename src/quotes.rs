@@ -42,7 +42,7 @@
 
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use xxhash_rust::xxh3::xxh3_64;
 
 use crate::align::{bounded_levenshtein, levenshtein_bytes};
@@ -860,9 +860,9 @@ fn specific(words: &[&str]) -> bool {
     words.len() >= 4 || words.iter().any(|w| w.chars().count() >= 5)
 }
 
-/// Are these two quotes the same quotation?
-fn same_quote(a: &Quote, b: &Quote) -> bool {
-    if a.norm == b.norm {
+/// Are these two quotations (normalized) the same quotation?
+fn same_quote(a: &Norm, b: &Norm) -> bool {
+    if a.text == b.text {
         return true;
     }
     let (short, long) = if a.words.len() <= b.words.len() {
@@ -873,16 +873,16 @@ fn same_quote(a: &Quote, b: &Quote) -> bool {
     if short.specific && contains_words(&long.words, &short.words) {
         return true;
     }
-    let bytes = a.norm.len().max(b.norm.len());
+    let bytes = a.text.len().max(b.text.len());
     // Levenshtein distance is at least the length difference: skip the
     // quadratic test when that alone rules the pair out.
     let close_in_length =
-        (a.norm.len().abs_diff(b.norm.len()) as f64) <= (1.0 - SIMILAR) * bytes as f64;
+        (a.text.len().abs_diff(b.text.len()) as f64) <= (1.0 - SIMILAR) * bytes as f64;
     if close_in_length && bytes <= MAX_LEV_BYTES {
         // Characters for short quotes (a one-word edit in five words is
         // small), words for long ones (the same verdict, far cheaper).
         if bytes <= CHAR_LEV_BYTES {
-            if similar_chars(&a.norm, &b.norm) {
+            if similar_chars(&a.text, &b.text) {
                 return true;
             }
         } else if similar_sequences(&a.words, &b.words) {
@@ -945,12 +945,12 @@ fn within_similarity(distance: usize, longer: usize) -> bool {
 
 /// Candidate pairs `(i, j)` with `i < j` among quotes with distinct
 /// normalized texts, from shared n-grams that are not too common.
-fn candidate_pairs(reps: &[&Quote]) -> Vec<(usize, usize)> {
+fn candidate_pairs(reps: &[&Norm]) -> Vec<(usize, usize)> {
     candidate_pairs_in(reps, HIT_PASS_BYTES)
 }
 
 /// [`candidate_pairs`] in passes of `pass_bytes` of hits.
-fn candidate_pairs_in(reps: &[&Quote], pass_bytes: usize) -> Vec<(usize, usize)> {
+fn candidate_pairs_in(reps: &[&Norm], pass_bytes: usize) -> Vec<(usize, usize)> {
     // Sorted, for binary search (a tree costs more per lookup).
     let mut short_grams: Vec<u64> = reps
         .iter()
@@ -1025,7 +1025,7 @@ const HIT_PASS_BYTES: usize = 128 << 20;
 /// shorter), plus any shorter n-grams that are whole short quotes somewhere
 /// (so those can be found inside longer ones). The n-gram size is mixed
 /// into the key.
-fn quote_grams(q: &Quote, short_grams: &[u64]) -> Vec<u64> {
+fn quote_grams(q: &Norm, short_grams: &[u64]) -> Vec<u64> {
     let w = &q.words;
     let mut out: Vec<u64> = own_keys(w).collect();
     out.extend(sub_keys(w).filter(|k| short_grams.binary_search(k).is_ok()));
@@ -1041,18 +1041,17 @@ fn root(parent: &mut [usize], mut i: usize) -> usize {
     i
 }
 
-/// Groups of matching quote indices. Quotes with equal normalized text are
-/// grouped by hashing; only distinct texts go through the n-gram index and
-/// the fuzzy test, so a quote repeated in thousands of documents stays cheap.
-fn group_indices(quotes: &[Quote]) -> Vec<Vec<usize>> {
-    // Quotes in order of normalized text (then position): runs of equal
-    // text are the members of one representative each.
-    let mut by_norm: Vec<usize> = (0..quotes.len()).collect();
-    by_norm.par_sort_unstable_by(|&a, &b| quotes[a].norm.cmp(&quotes[b].norm).then(a.cmp(&b)));
-    let members: Vec<&[usize]> = by_norm
-        .chunk_by(|&a, &b| quotes[a].norm == quotes[b].norm)
-        .collect();
-    let reps: Vec<&Quote> = members.iter().map(|m| &quotes[m[0]]).collect();
+/// Groups of matching quotes, as lists of indices into `quotes`. Quotes
+/// with equal normalized text share one [`Norm`]; only distinct texts go
+/// through the n-gram index and the fuzzy test, so a quote repeated in
+/// thousands of documents stays cheap.
+fn group_indices(quotes: &[Held], norms: &[Norm]) -> Vec<Vec<usize>> {
+    // The quotes of each normalized text, in order.
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); norms.len()];
+    for (i, q) in quotes.iter().enumerate() {
+        members[q.norm as usize].push(i);
+    }
+    let reps: Vec<&Norm> = norms.iter().collect();
     let mut parent: Vec<usize> = (0..reps.len()).collect();
     let pairs: Vec<(usize, usize)> = candidate_pairs(&reps)
         .into_par_iter()
@@ -1065,11 +1064,116 @@ fn group_indices(quotes: &[Quote]) -> Vec<Vec<usize>> {
         }
     }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (r, m) in members.iter().enumerate() {
+    for (r, m) in members.into_iter().enumerate() {
         let root = root(&mut parent, r);
-        groups.entry(root).or_default().extend(m.iter());
+        groups.entry(root).or_default().extend(m);
     }
     groups.into_values().collect()
+}
+
+/// A normalized quotation, held once however many quotes have it.
+struct Norm {
+    text: Box<str>,
+    /// Each word of `text`, hashed (xxh3).
+    words: Box<[u64]>,
+    /// See [`specific`].
+    specific: bool,
+}
+
+/// A quote held for grouping: where it is, and its text and speaker as
+/// numbers in the audit's tables ([`Tables`]).
+struct Held {
+    doc: u32,
+    start: usize,
+    end: usize,
+    norm: u32,
+    speaker: u32,
+    speaker_key: u32,
+}
+
+/// No speaker, in [`Held`].
+const NO_NAME: u32 = u32::MAX;
+
+/// The normalized texts and speaker names of the held quotes, each stored
+/// once, numbered in order of first appearance.
+#[derive(Default)]
+struct Tables {
+    norms: Vec<Norm>,
+    names: Vec<Box<str>>,
+    /// Hash of a text (xxh3) -> the last entry with that hash; `*_next`
+    /// chains entries that share one.
+    norm_last: HashMap<u64, u32>,
+    norm_next: Vec<u32>,
+    name_last: HashMap<u64, u32>,
+    name_next: Vec<u32>,
+}
+
+impl Tables {
+    /// Hold a quote: its text and speaker go in the tables.
+    fn hold(&mut self, q: Quote) -> Held {
+        let h = xxh3_64(q.norm.as_bytes());
+        let found = chain(&self.norm_last, &self.norm_next, h, |i| {
+            *self.norms[i].text == *q.norm
+        });
+        let norm = found.unwrap_or_else(|| {
+            let id = self.norms.len() as u32;
+            self.norm_next
+                .push(self.norm_last.insert(h, id).unwrap_or(NO_NAME));
+            self.norms.push(Norm {
+                text: q.norm.into_boxed_str(),
+                words: q.words.into_boxed_slice(),
+                specific: q.specific,
+            });
+            id
+        });
+        Held {
+            doc: q.doc as u32,
+            start: q.start,
+            end: q.end,
+            norm,
+            speaker: self.name(q.speaker.as_deref()),
+            speaker_key: self.name(q.speaker_key.as_deref()),
+        }
+    }
+
+    fn name(&mut self, name: Option<&str>) -> u32 {
+        let Some(name) = name else {
+            return NO_NAME;
+        };
+        let h = xxh3_64(name.as_bytes());
+        chain(&self.name_last, &self.name_next, h, |i| {
+            *self.names[i] == *name
+        })
+        .unwrap_or_else(|| {
+            let id = self.names.len() as u32;
+            self.name_next
+                .push(self.name_last.insert(h, id).unwrap_or(NO_NAME));
+            self.names.push(name.into());
+            id
+        })
+    }
+
+    fn name_of(&self, id: u32) -> Option<&str> {
+        self.names.get(id as usize).map(|n| &**n)
+    }
+}
+
+/// The entry with hash `h` for which `same` holds, following the chain of
+/// entries sharing that hash.
+fn chain(
+    last: &HashMap<u64, u32>,
+    next: &[u32],
+    h: u64,
+    same: impl Fn(usize) -> bool,
+) -> Option<u32> {
+    let mut at = last.get(&h).copied().unwrap_or(NO_NAME);
+    while at != NO_NAME {
+        if same(at as usize) {
+            return Some(at);
+        }
+        at = next[at as usize];
+    }
+    None
 }
 
 // ---------------------------------------------------------------------------
@@ -1258,12 +1362,12 @@ impl MayMatch {
     }
 }
 
-fn occurrence(q: &Quote, doc: &Document, credits: &[String]) -> QuoteOccurrence {
+fn occurrence(q: &Held, tables: &Tables, doc: &Document, credits: &[String]) -> QuoteOccurrence {
     QuoteOccurrence {
         doc: doc.id.clone(),
         start: q.start,
         end: q.end,
-        speaker: q.speaker.clone(),
+        speaker: tables.name_of(q.speaker).map(str::to_string),
         outlet_credited: credits.to_vec(),
     }
 }
@@ -1278,25 +1382,24 @@ fn compatible_speakers(a: &str, b: &str) -> bool {
 }
 
 fn build_group(
-    members: &[&Quote],
+    members: &[&Held],
+    tables: &Tables,
     documents: &[Document],
     credits: &[Vec<String>],
 ) -> Result<QuoteGroup> {
+    let doc = |q: &Held| documents.get(q.doc as usize);
     let occurrences: Vec<QuoteOccurrence> = members
         .iter()
-        .filter_map(|q| Some(occurrence(q, documents.get(q.doc)?, credits.get(q.doc)?)))
+        .filter_map(|q| Some(occurrence(q, tables, doc(q)?, credits.get(q.doc as usize)?)))
         .collect();
     let credited = occurrences.iter().any(|o| !o.outlet_credited.is_empty());
     let uncredited = occurrences.iter().any(|o| o.outlet_credited.is_empty());
     let keys: BTreeSet<&str> = members
         .iter()
-        .filter_map(|q| q.speaker_key.as_deref())
+        .filter_map(|q| tables.name_of(q.speaker_key))
         .collect();
-    let norms: BTreeSet<&str> = members.iter().map(|q| q.norm.as_str()).collect();
-    let text = match members
-        .first()
-        .and_then(|q| Some((q, documents.get(q.doc)?)))
-    {
+    let norms: BTreeSet<u32> = members.iter().map(|q| q.norm).collect();
+    let text = match members.first().and_then(|q| Some((q, doc(q)?))) {
         Some((q, d)) => slice(&d.load_text()?, q.start, q.end).to_string(),
         None => String::new(),
     };
@@ -1333,26 +1436,30 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
     // what tells which quotes may match another, and only those are held
     // with their speakers for grouping.
     let may = first_pass.then(|| MayMatch::find(documents)).transpose()?;
-    let per_doc = documents
-        .par_iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let text = d.load_text()?;
-            Ok(match &may {
-                Some(may) => document_quotes_where(i, &text, |q| may.keeps(q)),
-                None => document_quotes(i, &text),
+    // The quotes found are held compactly as they come, a chunk of
+    // documents at a time: each normalized text and speaker once.
+    let mut tables = Tables::default();
+    let mut quotes: Vec<Held> = Vec::new();
+    for (c, chunk) in documents.chunks(1 << 14).enumerate() {
+        let per_doc = chunk
+            .par_iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let (i, text) = ((c << 14) + i, d.load_text()?);
+                Ok(match &may {
+                    Some(may) => document_quotes_where(i, &text, |q| may.keeps(q)),
+                    None => document_quotes(i, &text),
+                })
             })
-        })
-        .collect::<Result<Vec<Vec<Quote>>>>()?;
-    drop(may);
-    let mut quotes: Vec<Quote> = Vec::with_capacity(per_doc.iter().map(Vec::len).sum());
-    for q in per_doc {
-        quotes.extend(q);
+            .collect::<Result<Vec<Vec<Quote>>>>()?;
+        quotes.extend(per_doc.into_iter().flatten().map(|q| tables.hold(q)));
     }
-    let mut groups: Vec<Vec<&Quote>> = group_indices(&quotes)
+    drop(may);
+    quotes.shrink_to_fit();
+    let mut groups: Vec<Vec<&Held>> = group_indices(&quotes, &tables.norms)
         .into_iter()
         .map(|g| {
-            let mut members: Vec<&Quote> = g.iter().map(|&i| &quotes[i]).collect();
+            let mut members: Vec<&Held> = g.iter().map(|&i| &quotes[i]).collect();
             members.sort_by_key(|q| (q.doc, q.start, q.end));
             members
         })
@@ -1362,7 +1469,7 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
     // Credits, only for the documents that share a quote.
     let mut involved = vec![false; documents.len()];
     for q in groups.iter().flatten() {
-        if let Some(x) = involved.get_mut(q.doc) {
+        if let Some(x) = involved.get_mut(q.doc as usize) {
             *x = true;
         }
     }
@@ -1383,7 +1490,7 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
         .map(|(id, m)| {
             Ok(QuoteGroup {
                 id,
-                ..build_group(m, documents, &credits)?
+                ..build_group(m, &tables, documents, &credits)?
             })
         })
         .collect()
@@ -1396,16 +1503,21 @@ mod tests {
     #[test]
     fn candidate_pairs_made_in_passes_are_those_made_at_once() {
         // The seeds' quotes, each also with a word changed, cut short and
-        // inside a longer quote, so that quotes meet in several lists.
+        // inside a longer quote, so that quotes meet in several lists
+        // (the quotes held once per distinct text, as the audit holds them).
         let mut quotes = Vec::new();
         for (i, text) in [S000, S001, S002, S003, S004].into_iter().enumerate() {
             let variants = text.replace(" the ", " a ").replace(" said", " told");
             quotes.extend(document_quotes(2 * i, text));
             quotes.extend(document_quotes(2 * i + 1, &variants));
         }
-        let reps: Vec<&Quote> = quotes.iter().collect();
+        let mut tables = Tables::default();
+        for q in quotes {
+            tables.hold(q);
+        }
+        let reps: Vec<&Norm> = tables.norms.iter().collect();
         let whole = candidate_pairs_in(&reps, usize::MAX);
-        assert!(whole.len() > 20, "{}", whole.len());
+        assert!(whole.len() > 5, "{}", whole.len());
         for pass_bytes in [8, 64, 1000] {
             assert_eq!(candidate_pairs_in(&reps, pass_bytes), whole, "{pass_bytes}");
         }
