@@ -959,35 +959,46 @@ fn candidate_pairs_in(reps: &[&Norm], pass_bytes: usize) -> Vec<(usize, usize)> 
         .collect();
     short_grams.sort_unstable();
     short_grams.dedup();
-    let mut keyed: Vec<(u64, u32)> = Vec::new();
+    // Each (gram, quote) as one number: the gram's high bits above the
+    // quote's number, so that sorting makes the posting lists in half the
+    // memory of a pair. Two grams equal in their high bits share a list:
+    // it can only add a hit (pairs are checked by `same_quote` anyway), or
+    // very rarely push a list past MAX_POSTING (some 50 merged lists in
+    // 30 million grams at a million documents).
+    let owner_bits = (usize::BITS - reps.len().leading_zeros()).max(1);
+    let owner_mask = (1u64 << owner_bits) - 1;
+    let mut keyed: Vec<u64> = Vec::new();
     let mut gram_counts: Vec<usize> = Vec::with_capacity(reps.len());
     for (qi, q) in reps.iter().enumerate() {
         let mut grams = quote_grams(q, &short_grams);
         grams.sort_unstable();
         grams.dedup();
         gram_counts.push(grams.len());
-        keyed.extend(grams.into_iter().map(|g| (g, qi as u32)));
+        keyed.extend(grams.into_iter().map(|g| g & !owner_mask | qi as u64));
     }
     keyed.par_sort_unstable();
-    // Posting lists of two to MAX_POSTING quotes.
-    let lists: Vec<&[(u64, u32)]> = keyed
-        .chunk_by(|x, y| x.0 == y.0)
-        .filter(|l| l.len() > 1 && l.len() <= MAX_POSTING)
-        .collect();
+    keyed.dedup();
+    // Posting lists of two to MAX_POSTING quotes, in order of quote.
+    let lists = || {
+        keyed
+            .chunk_by(|x, y| x >> owner_bits == y >> owner_bits)
+            .filter(|l| l.len() > 1 && l.len() <= MAX_POSTING)
+    };
     // Every pair of a list is a hit, counted with its repeats; in a large
     // corpus they outnumber the pairs many times over, so they are made in
     // passes of about HIT_PASS_BYTES, each keeping the pairs hashing to it.
-    let total: usize = lists.iter().map(|l| l.len() * (l.len() - 1) / 2).sum();
+    let total: usize = lists().map(|l| l.len() * (l.len() - 1) / 2).sum();
     let passes = (total * 8).div_ceil(pass_bytes.max(1)).max(1) as u64;
     let mut pairs = Vec::new();
     for pass in 0..passes {
         let mut hits: Vec<(u32, u32)> = Vec::new();
-        for list in &lists {
-            for (k, &(_, a)) in list.iter().enumerate() {
+        for list in lists() {
+            for (k, &a) in list.iter().enumerate() {
+                let a = (a & owner_mask) as u32;
                 hits.extend(
                     list[k + 1..]
                         .iter()
-                        .map(|&(_, b)| (a, b))
+                        .map(|&b| (a, (b & owner_mask) as u32))
                         .filter(|&(a, b)| {
                             passes == 1
                                 || crate::shingle::mix64(u64::from(a) << 32 | u64::from(b)) % passes
