@@ -1102,7 +1102,8 @@ struct Held {
     speaker_key: u32,
 }
 
-/// No speaker, in [`Held`].
+/// No entry: no speaker in a [`Held`] quote, the end of a chain in
+/// [`Tables`].
 const NO_NAME: u32 = u32::MAX;
 
 /// The normalized texts and speaker names of the held quotes, each stored
