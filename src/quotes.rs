@@ -961,10 +961,11 @@ fn candidate_pairs_in(reps: &[&Norm], pass_bytes: usize) -> Vec<(usize, usize)> 
     short_grams.dedup();
     // Each (gram, quote) as one number: the gram's high bits above the
     // quote's number, so that sorting makes the posting lists in half the
-    // memory of a pair. Two grams equal in their high bits share a list:
-    // it can only add a hit (pairs are checked by `same_quote` anyway), or
-    // very rarely push a list past MAX_POSTING (some 50 merged lists in
-    // 30 million grams at a million documents).
+    // memory of a pair. Two grams equal in their high bits share a list
+    // (some 50 merged lists in 30 million grams at a million documents):
+    // mostly that adds a hit, and a candidate `same_quote` then rules on;
+    // very rarely it takes one away (two grams of the same two quotes
+    // merged) or pushes a list past MAX_POSTING.
     let owner_bits = (usize::BITS - reps.len().leading_zeros()).max(1);
     let owner_mask = (1u64 << owner_bits) - 1;
     let mut keyed: Vec<u64> = Vec::new();
@@ -1103,48 +1104,92 @@ struct Held {
 }
 
 /// No entry: no speaker in a [`Held`] quote, the end of a chain in
-/// [`Tables`].
+/// [`Interned`].
 const NO_NAME: u32 = u32::MAX;
 
+/// Values stored once each, numbered in order of first appearance, found
+/// by the xxh3 hash of their text.
+struct Interned<T> {
+    items: Vec<T>,
+    /// Hash -> the last item with that hash; `next` chains the items that
+    /// share one.
+    last: HashMap<u64, u32>,
+    next: Vec<u32>,
+}
+
+impl<T> Default for Interned<T> {
+    fn default() -> Self {
+        Interned {
+            items: Vec::new(),
+            last: HashMap::new(),
+            next: Vec::new(),
+        }
+    }
+}
+
+impl<T> Interned<T> {
+    /// The number of the item with hash `h` for which `same` holds.
+    fn find(&self, h: u64, same: impl Fn(&T) -> bool) -> Option<u32> {
+        let mut at = self.last.get(&h).copied().unwrap_or(NO_NAME);
+        while at != NO_NAME {
+            if same(&self.items[at as usize]) {
+                return Some(at);
+            }
+            at = self.next[at as usize];
+        }
+        None
+    }
+
+    /// Store `item`, whose text hashes to `h`, and give its number.
+    fn add(&mut self, h: u64, item: T) -> u32 {
+        let id = self.items.len() as u32;
+        self.next.push(self.last.insert(h, id).unwrap_or(NO_NAME));
+        self.items.push(item);
+        id
+    }
+}
+
 /// The normalized texts and speaker names of the held quotes, each stored
-/// once, numbered in order of first appearance.
+/// once.
 #[derive(Default)]
 struct Tables {
-    norms: Vec<Norm>,
-    names: Vec<Box<str>>,
-    /// Hash of a text (xxh3) -> the last entry with that hash; `*_next`
-    /// chains entries that share one.
-    norm_last: HashMap<u64, u32>,
-    norm_next: Vec<u32>,
-    name_last: HashMap<u64, u32>,
-    name_next: Vec<u32>,
+    norms: Interned<Norm>,
+    names: Interned<Box<str>>,
 }
 
 impl Tables {
     /// Hold a quote: its text and speaker go in the tables.
     fn hold(&mut self, q: Quote) -> Held {
-        let h = xxh3_64(q.norm.as_bytes());
-        let found = chain(&self.norm_last, &self.norm_next, h, |i| {
-            *self.norms[i].text == *q.norm
-        });
-        let norm = found.unwrap_or_else(|| {
-            let id = self.norms.len() as u32;
-            self.norm_next
-                .push(self.norm_last.insert(h, id).unwrap_or(NO_NAME));
-            self.norms.push(Norm {
-                text: q.norm.into_boxed_str(),
-                words: q.words.into_boxed_slice(),
-                specific: q.specific,
-            });
-            id
-        });
-        Held {
-            doc: q.doc as u32,
-            start: q.start,
-            end: q.end,
+        let Quote {
+            doc,
+            start,
+            end,
+            speaker,
+            speaker_key,
             norm,
-            speaker: self.name(q.speaker.as_deref()),
-            speaker_key: self.name(q.speaker_key.as_deref()),
+            words,
+            specific,
+            ..
+        } = q;
+        let h = xxh3_64(norm.as_bytes());
+        let norm = match self.norms.find(h, |n| *n.text == *norm) {
+            Some(id) => id,
+            None => self.norms.add(
+                h,
+                Norm {
+                    text: norm.into_boxed_str(),
+                    words: words.into_boxed_slice(),
+                    specific,
+                },
+            ),
+        };
+        Held {
+            doc: doc as u32,
+            start,
+            end,
+            norm,
+            speaker: self.name(speaker.as_deref()),
+            speaker_key: self.name(speaker_key.as_deref()),
         }
     }
 
@@ -1153,39 +1198,15 @@ impl Tables {
             return NO_NAME;
         };
         let h = xxh3_64(name.as_bytes());
-        chain(&self.name_last, &self.name_next, h, |i| {
-            *self.names[i] == *name
-        })
-        .unwrap_or_else(|| {
-            let id = self.names.len() as u32;
-            self.name_next
-                .push(self.name_last.insert(h, id).unwrap_or(NO_NAME));
-            self.names.push(name.into());
-            id
-        })
+        match self.names.find(h, |n| **n == *name) {
+            Some(id) => id,
+            None => self.names.add(h, name.into()),
+        }
     }
 
     fn name_of(&self, id: u32) -> Option<&str> {
-        self.names.get(id as usize).map(|n| &**n)
+        self.names.items.get(id as usize).map(|n| &**n)
     }
-}
-
-/// The entry with hash `h` for which `same` holds, following the chain of
-/// entries sharing that hash.
-fn chain(
-    last: &HashMap<u64, u32>,
-    next: &[u32],
-    h: u64,
-    same: impl Fn(usize) -> bool,
-) -> Option<u32> {
-    let mut at = last.get(&h).copied().unwrap_or(NO_NAME);
-    while at != NO_NAME {
-        if same(at as usize) {
-            return Some(at);
-        }
-        at = next[at as usize];
-    }
-    None
 }
 
 // ---------------------------------------------------------------------------
@@ -1313,7 +1334,7 @@ impl MayMatch {
         let mut short: Vec<u64> = Vec::new();
         // Documents in chunks, so that only one chunk's keys are ever held
         // twice.
-        for chunk in documents.chunks(1 << 14) {
+        for chunk in documents.chunks(CHUNK_DOCS) {
             let keys = chunk
                 .par_iter()
                 .enumerate()
@@ -1449,6 +1470,10 @@ pub fn audit_quotes(documents: &[Document]) -> Result<Vec<QuoteGroup>> {
 /// (two thirds of them on Reuters), which matters only in large corpora.
 const FIRST_PASS_BYTES: u64 = 1 << 30;
 
+/// Documents whose quotes are found at once, in parallel, before they are
+/// reduced (to keys in the first pass, to held records after).
+const CHUNK_DOCS: usize = 1 << 14;
+
 /// [`audit_quotes`], with or without its first pass (the tests check that
 /// it changes nothing).
 fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<QuoteGroup>> {
@@ -1460,12 +1485,12 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
     // documents at a time: each normalized text and speaker once.
     let mut tables = Tables::default();
     let mut quotes: Vec<Held> = Vec::new();
-    for (c, chunk) in documents.chunks(1 << 14).enumerate() {
+    for (c, chunk) in documents.chunks(CHUNK_DOCS).enumerate() {
         let per_doc = chunk
             .par_iter()
             .enumerate()
             .map(|(i, d)| {
-                let (i, text) = ((c << 14) + i, d.load_text()?);
+                let (i, text) = (c * CHUNK_DOCS + i, d.load_text()?);
                 Ok(match &may {
                     Some(may) => document_quotes_where(i, &text, |q| may.keeps(q)),
                     None => document_quotes(i, &text),
@@ -1476,7 +1501,7 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
     }
     drop(may);
     quotes.shrink_to_fit();
-    let mut groups: Vec<Vec<&Held>> = group_indices(&quotes, &tables.norms)
+    let mut groups: Vec<Vec<&Held>> = group_indices(&quotes, &tables.norms.items)
         .into_iter()
         .map(|g| {
             let mut members: Vec<&Held> = g.iter().map(|&i| &quotes[i]).collect();
@@ -1535,7 +1560,7 @@ mod tests {
         for q in quotes {
             tables.hold(q);
         }
-        let reps: Vec<&Norm> = tables.norms.iter().collect();
+        let reps: Vec<&Norm> = tables.norms.items.iter().collect();
         let whole = candidate_pairs_in(&reps, usize::MAX);
         assert!(whole.len() > 5, "{}", whole.len());
         for pass_bytes in [8, 64, 1000] {
