@@ -12,17 +12,28 @@
 //! | `outlets` | outlet → number of documents |
 //! | `df_log` | commit number → the distinct shingles of the documents it added (global, then per outlet) |
 //! | `df_sketch` | chunk → a checkpoint of the document-frequency sketches |
-//! | `meta` | `"bytes"` → total text bytes, `"format"` → table layout version, `"generation"` → commits so far, `"sketch_generation"` → commit of the checkpoint, `"log_bytes"` → log size since |
+//! | `meta` | `"bytes"` → total text bytes, `"format"` → table layout version, `"generation"` → commits so far, `"sketch_generation"` → commit of the checkpoint, `"log_bytes"` → log size since, `"outlet_sketch_bits"` → row bits of the outlet sketch (absent: 22), `"outlet_increments"` → increments it has counted |
 //!
 //! Document frequencies (in all documents, and per outlet) are count-min
 //! sketches laid out as the scan's [`crate::DfSketch`], so the index counts
 //! as a scan does, except that the outlet rule only applies to shingles
 //! found in at least the outlet's cut-off of documents in all (a per-outlet count
-//! above the global one is a collision in the outlet sketch). Each commit appends its increments to `df_log`; when the
-//! log passes 64 MiB, a commit also writes both sketches (32 MiB) to
-//! `df_sketch` and clears the log. A commit thus writes in proportion to its
-//! batch, not to the index, and a process reads the checkpoint once, then
-//! only the log entries it has not seen.
+//! above the global one is a collision in the outlet sketch). Each commit
+//! appends its increments to `df_log`; when the log passes 64 MiB, a commit
+//! also writes both sketches (32 MiB, more once the outlet sketch has
+//! grown) to `df_sketch` and clears the log. A commit thus writes in
+//! proportion to its batch, not to the index, and a process reads the
+//! checkpoint once, then only the log entries it has not seen.
+//!
+//! The outlet sketch grows as the scan sizes its own
+//! ([`crate::DfSketch::for_increments`], from 2^22 to 2^26 counters a row,
+//! about one per 16 increments): the commit whose increments call for
+//! larger rows doubles them, each counter copied to the slots that share
+//! its low bits (counts stay upper bounds, and later increments spread
+//! over more counters), and writes a checkpoint. Right after growing, the
+//! copied counts carry the old rows' load (about 16 a counter); it is
+//! diluted by every later increment, so the noise is at most about 1.5
+//! times what a scan of the same documents would have.
 //!
 //! Band keys are the windowed MinHash band keys of [`crate::scan`]
 //! (`Settings::default().window` and `.banding`), computed with
@@ -71,7 +82,7 @@ use serde::{Deserialize, Serialize};
 use crate::corpus::Document;
 use crate::error::{Error, Result};
 use crate::scan::{Report, Settings, outlet_key, scan_shingled_pairs, window_band_keys};
-use crate::shingle::ShingledDoc;
+use crate::shingle::{DfSketch, ShingledDoc};
 
 const DOCUMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("documents");
 const NUMBERS: TableDefinition<u32, &str> = TableDefinition::new("numbers");
@@ -83,8 +94,14 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const DF_LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("df_log");
 const DF_SKETCH: TableDefinition<u32, &[u8]> = TableDefinition::new("df_sketch");
 
-/// The layout version of the tables, kept in `meta` as `"format"`.
-const FORMAT: u64 = 2;
+/// The layout version of the tables, kept in `meta` as `"format"`: new
+/// indexes are written as 3. Format 2 had no `"outlet_sketch_bits"` (its
+/// outlet sketch is always 2^22 counters a row) and is read as it is, then
+/// marked 3 when its outlet sketch grows, so that an older wiretrace,
+/// which would read the larger rows wrong, refuses it.
+const FORMAT: u64 = 3;
+/// The oldest format this wiretrace reads.
+const OLDEST_FORMAT: u64 = 2;
 
 /// The file name of the index inside its directory.
 pub const INDEX_FILE: &str = "wiretrace.redb";
@@ -178,53 +195,19 @@ pub struct Index {
     counts: std::sync::RwLock<Option<Arc<Counts>>>,
     /// Log bytes after which an add writes a checkpoint.
     checkpoint_bytes: u64,
+    /// What one outlet increment counts for when sizing the outlet
+    /// sketch: 1, more in tests that make it grow.
+    increment_weight: u64,
 }
 
-/// Bits of a sketch row's index: rows of 2^22 counters, as
-/// [`crate::DfSketch`].
-const SKETCH_BITS: u32 = 22;
 /// Counters per stored chunk of a sketch (64 KiB).
 const CHUNK: usize = 1 << 15;
 /// Log bytes after which an add writes a checkpoint of the sketches.
 const CHECKPOINT_BYTES: u64 = 64 << 20;
-
-/// Approximate document frequencies: a count-min sketch of saturating
-/// 16-bit counters in two rows of 2^22, laid out and hashed as the scan's
-/// [`crate::DfSketch`], so that the index counts as a scan does (counts
-/// can only be overestimated, by hash collisions; they saturate at 65,535,
-/// which with the default cut-off matters from about 6.5 million documents).
-#[derive(Clone)]
-struct Sketch {
-    rows: [Vec<u16>; 2],
-}
-
-impl Sketch {
-    fn new() -> Sketch {
-        Sketch {
-            rows: [vec![0; 1 << SKETCH_BITS], vec![0; 1 << SKETCH_BITS]],
-        }
-    }
-
-    #[inline]
-    fn slots(h: u64) -> [usize; 2] {
-        let mask = (1u64 << SKETCH_BITS) - 1;
-        [(h & mask) as usize, ((h >> 32) & mask) as usize]
-    }
-
-    #[inline]
-    fn add(&mut self, h: u64) {
-        for (row, slot) in Self::slots(h).into_iter().enumerate() {
-            let c = &mut self.rows[row][slot];
-            *c = c.saturating_add(1);
-        }
-    }
-
-    #[inline]
-    fn get(&self, h: u64) -> u32 {
-        let [s0, s1] = Self::slots(h);
-        u32::from(self.rows[0][s0].min(self.rows[1][s1]))
-    }
-}
+/// Row bits of the global sketch (fixed: its cut-off grows with the whole
+/// index, far above its noise) and of an outlet sketch that has not grown
+/// (indexes of format 2 never store `"outlet_sketch_bits"`).
+const BASE_SKETCH_BITS: u32 = 22;
 
 /// The document frequencies of one generation of the index: in all
 /// documents, and per outlet (keyed by shingle hash ^ outlet key).
@@ -235,20 +218,42 @@ impl Sketch {
 /// cleared. A commit thus writes in proportion to its batch, not to the
 /// index; a reader loads the checkpoint once and replays the log entries
 /// it has not seen.
+///
+/// Both are count-min sketches laid out and hashed as the scan's
+/// [`crate::DfSketch`]. The global one keeps rows of 2^22 counters. The
+/// per-outlet one grows as the scan sizes it
+/// ([`crate::DfSketch::for_increments`]): when its increments call for
+/// larger rows, an add doubles them (every counter copied to the slots
+/// that share its low bits, so counts stay upper bounds) and writes a
+/// checkpoint. Counters saturate at 65,535.
 #[derive(Clone)]
 struct Counts {
     generation: u64,
-    global: Sketch,
-    outlet: Sketch,
+    global: DfSketch,
+    outlet: DfSketch,
+    /// Increments counted in `outlet` (the sum of a row, unless saturated).
+    outlet_increments: u64,
 }
 
 impl Counts {
-    fn empty() -> Counts {
+    fn empty(outlet_bits: u32) -> Counts {
         Counts {
             generation: 0,
-            global: Sketch::new(),
-            outlet: Sketch::new(),
+            global: DfSketch::with_bits(BASE_SKETCH_BITS),
+            outlet: DfSketch::with_bits(outlet_bits),
+            outlet_increments: 0,
         }
+    }
+
+    fn add_outlet(&mut self, key: u64) {
+        self.outlet.add(key);
+        self.outlet_increments += 1;
+    }
+
+    /// The outlet sketch's row bits for `increments` counted with weight
+    /// `weight` (1 but in tests), never fewer than it has.
+    fn outlet_bits_for(&self, weight: u64) -> u32 {
+        DfSketch::bits_for(self.outlet_increments.saturating_mul(weight)).max(self.outlet.bits())
     }
 
     /// Apply one log entry: its global increments, then its per-outlet ones.
@@ -263,7 +268,7 @@ impl Counts {
             if (i as u64) < n_global {
                 self.global.add(h);
             } else {
-                self.outlet.add(h);
+                self.add_outlet(h);
             }
         }
     }
@@ -280,28 +285,30 @@ impl Counts {
 
     /// The stored chunks of both sketches: (chunk number, bytes).
     fn chunks(&self) -> impl Iterator<Item = (u32, Vec<u8>)> + '_ {
-        [
-            &self.global.rows[0],
-            &self.global.rows[1],
-            &self.outlet.rows[0],
-            &self.outlet.rows[1],
-        ]
-        .into_iter()
-        .flat_map(|row| row.chunks(CHUNK))
-        .enumerate()
-        .map(|(i, c)| (i as u32, c.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        self.global
+            .rows()
+            .iter()
+            .chain(self.outlet.rows())
+            .flat_map(|row| row.chunks(CHUNK))
+            .enumerate()
+            .map(|(i, c)| (i as u32, c.iter().flat_map(|v| v.to_le_bytes()).collect()))
     }
 
     /// Load a chunk written by [`Counts::chunks`].
+    /// The global rows come first, then the outlet rows (whose size the
+    /// sketch already has).
     fn load_chunk(&mut self, number: u32, bytes: &[u8]) {
-        let per_row = (1usize << SKETCH_BITS) / CHUNK;
-        let (row, at) = (number as usize / per_row, number as usize % per_row);
-        let row = match row {
-            0 => &mut self.global.rows[0],
-            1 => &mut self.global.rows[1],
-            2 => &mut self.outlet.rows[0],
-            3 => &mut self.outlet.rows[1],
-            _ => return,
+        let global_row = (1usize << self.global.bits()) / CHUNK;
+        let outlet_row = (1usize << self.outlet.bits()) / CHUNK;
+        let n = number as usize;
+        let (row, at) = if n < 2 * global_row {
+            (&mut self.global.rows_mut()[n / global_row], n % global_row)
+        } else {
+            let n = n - 2 * global_row;
+            match self.outlet.rows_mut().get_mut(n / outlet_row) {
+                Some(row) => (row, n % outlet_row),
+                None => return,
+            }
         };
         let dst = &mut row[at * CHUNK..(at + 1) * CHUNK];
         for (d, c) in dst.iter_mut().zip(bytes.chunks_exact(2)) {
@@ -335,6 +342,7 @@ impl Index {
             settings: Settings::default(),
             counts: std::sync::RwLock::new(None),
             checkpoint_bytes: CHECKPOINT_BYTES,
+            increment_weight: 1,
         };
         index.create_tables()?;
         Ok(index)
@@ -390,7 +398,7 @@ impl Index {
                 .map_err(|e| w(e.into()))?
                 .map(|g| g.value());
             match format {
-                Some(FORMAT) => {}
+                Some(f) if (OLDEST_FORMAT..=FORMAT).contains(&f) => {}
                 None if documents == 0 => {
                     meta.insert("format", FORMAT).map_err(|e| w(e.into()))?;
                 }
@@ -398,7 +406,7 @@ impl Index {
                     return Err(self.err(
                         "opening",
                         format!(
-                            "index format {} (this wiretrace reads format {FORMAT}); \
+                            "index format {} (this wiretrace reads formats {OLDEST_FORMAT} to {FORMAT}); \
                              rebuild it: `wiretrace index export` with the old version, \
                              then `wiretrace index add` of the export",
                             other.unwrap_or(1)
@@ -538,7 +546,7 @@ impl Index {
                 if ok != 0 {
                     for &h in &distinct {
                         let key = h ^ ok;
-                        counts.outlet.add(key);
+                        counts.add_outlet(key);
                         inc_outlet.push(key);
                         // Gated by the global count, as in a check.
                         if outlet_cutoff.is_some_and(|m| {
@@ -571,7 +579,18 @@ impl Index {
                     .map_err(|e| w(e.into()))?
                     .map_or(0, |g| g.value())
                     + entry.len() as u64;
-                if log_bytes >= self.checkpoint_bytes {
+                // Larger outlet rows when the increments call for them,
+                // written at once: the log only replays onto rows of the
+                // checkpoint's size.
+                let outlet_bits = counts.outlet_bits_for(self.increment_weight);
+                let grow = outlet_bits > counts.outlet.bits();
+                if grow {
+                    counts.outlet = counts.outlet.grown(outlet_bits);
+                    meta.insert("outlet_sketch_bits", u64::from(outlet_bits))
+                        .map_err(|e| w(e.into()))?;
+                    meta.insert("format", FORMAT).map_err(|e| w(e.into()))?;
+                }
+                if grow || log_bytes >= self.checkpoint_bytes {
                     for (k, bytes) in counts.chunks() {
                         sketch
                             .insert(k, bytes.as_slice())
@@ -583,6 +602,8 @@ impl Index {
                     log_bytes = 0;
                 }
                 meta.insert("log_bytes", log_bytes)
+                    .map_err(|e| w(e.into()))?;
+                meta.insert("outlet_increments", counts.outlet_increments)
                     .map_err(|e| w(e.into()))?;
                 meta.insert("generation", generation)
                     .map_err(|e| w(e.into()))?;
@@ -697,7 +718,19 @@ impl Index {
         };
         let generation = get("generation")?;
         let checkpoint = get("sketch_generation")?;
-        let cached = self.counts.read().ok().and_then(|c| c.clone());
+        let outlet_bits = match get("outlet_sketch_bits")? {
+            0 => BASE_SKETCH_BITS,
+            b => u32::try_from(b)
+                .ok()
+                .filter(|b| (BASE_SKETCH_BITS..=DfSketch::bits_for(u64::MAX)).contains(b))
+                .ok_or_else(|| self.err("reading counts", format!("outlet sketch of {b} bits")))?,
+        };
+        let cached = self
+            .counts
+            .read()
+            .ok()
+            .and_then(|c| c.clone())
+            .filter(|c| c.outlet.bits() == outlet_bits);
         if let Some(c) = &cached
             && c.generation == generation
         {
@@ -708,11 +741,12 @@ impl Index {
                 Arc::unwrap_or_clone(c)
             }
             _ => {
-                let mut c = Counts::empty();
+                let mut c = Counts::empty(outlet_bits);
                 for item in sketch.iter().map_err(|e| r(e.into()))? {
                     let (k, v) = item.map_err(|e| r(e.into()))?;
                     c.load_chunk(k.value(), v.value());
                 }
+                c.outlet_increments = c.outlet.rows()[0].iter().map(|&n| u64::from(n)).sum();
                 c.generation = checkpoint;
                 c
             }
@@ -725,6 +759,12 @@ impl Index {
                 let (_, v) = item.map_err(|e| r(e.into()))?;
                 counts.apply(v.value());
             }
+        }
+        // The sum of a grown row counts its copied counters twice or more:
+        // the writer keeps the true number (absent from format 2, whose
+        // rows never grew, so the sum plus the log is right there).
+        if let Some(n) = meta.get("outlet_increments").map_err(|e| r(e.into()))? {
+            counts.outlet_increments = n.value();
         }
         counts.generation = generation;
         let counts = Arc::new(counts);
@@ -1113,6 +1153,81 @@ mod tests {
             assert_eq!(warm, cold);
             assert_eq!(want.get_or_insert(warm.clone()), &warm);
         }
+        for dir in [a, b] {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
+    /// The outlet sketch grows when its increments call for it (here made
+    /// to weigh more), the grown rows are checkpointed and read back by a
+    /// fresh process, and checks find what an index that never grew finds
+    /// (on a few documents neither sketch has collisions that matter). An
+    /// index of format 2 opens as it is.
+    #[test]
+    fn the_outlet_sketch_grows_and_is_read_back() {
+        let docs = [
+            seed("000_965e5383da2fe827", "CBS News"),
+            seed("001_848d868a6b3a0ab3", "Voice of America"),
+            seed("002_1334a92449fc3236", "CBS News"),
+            seed("003_5edc88af400f5deb", "The Express Tribune"),
+        ];
+        let article = seed("004_b33e749053d6a94d", "Arutz Sheva");
+        let cached = |index: &Index| index.counts.read().expect("lock").clone().expect("counts");
+        let meta = |index: &Index, key: &str| {
+            let txn = index.db.begin_read().expect("read");
+            let table = txn.open_table(META).expect("meta");
+            table.get(key).expect("get").map(|g| g.value())
+        };
+        let (a, b) = (tmp("grow"), tmp("fixed"));
+        let mut index = Index::open(&a).expect("open");
+        index.add_batch(&docs[..2]).expect("add");
+        let before = cached(&index);
+        assert_eq!(before.outlet.bits(), BASE_SKETCH_BITS);
+        assert_eq!(meta(&index, "outlet_sketch_bits"), None);
+        // From now on the increments so far call for rows of 2^23 or more.
+        index.increment_weight = (1 << 26) / before.outlet_increments.max(1) + 1;
+        index.add_batch(&docs[2..]).expect("add");
+        let grown = cached(&index);
+        assert!(grown.outlet.bits() > BASE_SKETCH_BITS);
+        assert_eq!(
+            meta(&index, "outlet_sketch_bits"),
+            Some(u64::from(grown.outlet.bits()))
+        );
+        assert_eq!(meta(&index, "format"), Some(FORMAT));
+        let warm = json(&index, &article);
+        assert!(warm.contains("003_5edc88af400f5deb"), "{warm}");
+        drop(index);
+        let reopened = Index::open(&a).expect("reopen");
+        let cold = json(&reopened, &article);
+        assert_eq!(warm, cold);
+        let read = cached(&reopened);
+        assert_eq!(read.outlet.rows(), grown.outlet.rows());
+        assert_eq!(read.global.rows(), grown.global.rows());
+        assert_eq!(read.outlet_increments, grown.outlet_increments);
+        drop(reopened);
+
+        let fixed = Index::open(&b).expect("open");
+        fixed.add_batch(&docs[..2]).expect("add");
+        fixed.add_batch(&docs[2..]).expect("add");
+        let counted = cached(&fixed);
+        assert_eq!(counted.outlet.bits(), BASE_SKETCH_BITS);
+        assert_eq!(counted.outlet_increments, grown.outlet_increments);
+        assert_eq!(json(&fixed, &article), warm);
+        // The same tables as an older wiretrace wrote them: format 2, no
+        // count of outlet increments.
+        {
+            let txn = fixed.db.begin_write().expect("write");
+            {
+                let mut table = txn.open_table(META).expect("meta");
+                table.insert("format", OLDEST_FORMAT).expect("insert");
+                table.remove("outlet_increments").expect("remove");
+            }
+            txn.commit().expect("commit");
+        }
+        drop(fixed);
+        let old = Index::open(&b).expect("reopen");
+        assert_eq!(json(&old, &article), warm);
+        assert_eq!(cached(&old).outlet_increments, grown.outlet_increments);
         for dir in [a, b] {
             let _ = std::fs::remove_dir_all(&dir);
         }

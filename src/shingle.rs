@@ -97,6 +97,50 @@ mod tests {
     }
 
     #[test]
+    fn a_grown_sketch_counts_at_least_what_a_fresh_one_does() {
+        let docs: Vec<Vec<u64>> = (0..200u64)
+            .map(|d| (0..500 + d).map(|i| mix64(i + d % 7 * 300)).collect())
+            .collect();
+        // Small rows, so that many hashes share a counter.
+        let (before, after) = docs.split_at(120);
+        let mut small = DfSketch::with_bits(10);
+        small.add_documents(before);
+        let mut grown = small.grown(12);
+        assert_eq!(grown.bits(), 12);
+        let probes: Vec<u64> = docs
+            .iter()
+            .flat_map(|d| d.iter().step_by(31))
+            .copied()
+            .collect();
+        for &h in &probes {
+            assert_eq!(grown.get(h), small.get(h));
+        }
+        let mut kept = DfSketch::with_bits(10);
+        kept.add_documents(&docs);
+        grown.add_documents(after);
+        // Less noise than rows that did not grow.
+        let total = |s: &DfSketch| probes.iter().map(|&h| u64::from(s.get(h))).sum::<u64>();
+        assert!(
+            total(&grown) < total(&kept),
+            "{} {}",
+            total(&grown),
+            total(&kept)
+        );
+        let mut fresh = DfSketch::with_bits(12);
+        fresh.add_documents(&docs);
+        let mut exact: std::collections::HashMap<u64, u32> = Default::default();
+        for h in docs.iter().flatten() {
+            *exact.entry(*h).or_default() += 1;
+        }
+        for &h in &probes {
+            assert!(grown.get(h) >= fresh.get(h));
+            assert!(fresh.get(h) >= exact[&h]);
+        }
+        // Growing to fewer bits keeps the sketch as it is.
+        assert_eq!(grown.grown(10).rows, grown.rows);
+    }
+
+    #[test]
     fn sketch_size_follows_the_increments() {
         assert_eq!(DfSketch::for_increments(0).bits(), DF_BITS);
         assert_eq!(DfSketch::for_increments(60_000_000).bits(), DF_BITS);
@@ -226,7 +270,8 @@ impl Default for DfSketch {
 }
 
 impl DfSketch {
-    fn with_bits(bits: u32) -> Self {
+    /// A sketch with rows of `2^bits` counters.
+    pub(crate) fn with_bits(bits: u32) -> Self {
         DfSketch {
             rows: [vec![0; 1 << bits], vec![0; 1 << bits]],
             bits,
@@ -242,8 +287,48 @@ impl DfSketch {
     /// common as a stock phrase in one outlet's thousand-document cut-off.
     /// Corpora of up to some 67 million increments get the default size.
     pub fn for_increments(increments: u64) -> Self {
+        DfSketch::with_bits(DfSketch::bits_for(increments))
+    }
+
+    /// The row bits [`DfSketch::for_increments`] picks for `increments`.
+    pub(crate) fn bits_for(increments: u64) -> u32 {
         let wanted = (increments / DF_LOAD).max(1).next_power_of_two();
-        DfSketch::with_bits(wanted.trailing_zeros().clamp(DF_BITS, DF_MAX_BITS))
+        wanted.trailing_zeros().clamp(DF_BITS, DF_MAX_BITS)
+    }
+
+    /// This sketch with rows of `2^bits` counters (`bits` at least its
+    /// own), counting every hash at least as often as it does: the new
+    /// counter at slot `s` starts at the old one at `s` without its high
+    /// bits, the only slot the hashes of `s` could have been counted in.
+    /// Counts stay upper bounds; their excess stays what it was, and only
+    /// what is added from now on is spread over the larger rows.
+    pub(crate) fn grown(&self, bits: u32) -> DfSketch {
+        let bits = bits.max(self.bits);
+        let old_mask = (1usize << self.bits) - 1;
+        let rows = self
+            .rows
+            .each_ref()
+            .map(|row| (0..1usize << bits).map(|s| row[s & old_mask]).collect());
+        DfSketch { rows, bits }
+    }
+
+    /// The two rows of counters.
+    pub(crate) fn rows(&self) -> &[Vec<u16>; 2] {
+        &self.rows
+    }
+
+    /// The two rows of counters, to load a stored sketch.
+    pub(crate) fn rows_mut(&mut self) -> &mut [Vec<u16>; 2] {
+        &mut self.rows
+    }
+
+    /// Count `h` once.
+    #[inline]
+    pub(crate) fn add(&mut self, h: u64) {
+        for (row, slot) in self.slots(h).into_iter().enumerate() {
+            let c = &mut self.rows[row][slot];
+            *c = c.saturating_add(1);
+        }
     }
 
     /// Bits of a row index: rows of `2^bits` counters.
@@ -260,10 +345,7 @@ impl DfSketch {
     /// Count one document's distinct shingles (each hash once per document).
     pub fn add_document(&mut self, distinct: &[u64]) {
         for &h in distinct {
-            for (row, slot) in self.slots(h).into_iter().enumerate() {
-                let c = &mut self.rows[row][slot];
-                *c = c.saturating_add(1);
-            }
+            self.add(h);
         }
     }
 
