@@ -142,6 +142,8 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+use rayon::iter::Either;
+
 use crate::error::{Error, Result};
 use crate::spill::{SpillFile, Spilled};
 
@@ -168,8 +170,9 @@ pub struct Document {
     pub bytes: usize,
     /// `"ok"` when `text` is the file's bytes exactly; `"decoded"` when it
     /// differs from them (another encoding, a byte order mark removed, NUL
-    /// bytes replaced), with `encoding` saying how.
-    pub status: String,
+    /// bytes replaced), with `encoding` saying how. (A `Cow`, so that the
+    /// two usual values take no allocation per document.)
+    pub status: Cow<'static, str>,
     /// How the text was decoded when it was not plain UTF-8 (e.g.
     /// `windows-1252`, `utf-8 with BOM`, `utf-16le`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -199,7 +202,7 @@ impl Document {
             url: None,
             title: None,
             bytes: text.len(),
-            status: "ok".to_string(),
+            status: Cow::Borrowed("ok"),
             encoding: None,
             text,
             spilled: None,
@@ -237,9 +240,14 @@ impl Document {
     }
 
     fn set_encoding(&mut self, encoding: Option<String>) {
-        self.status = if encoding.is_some() { "decoded" } else { "ok" }.to_string();
+        self.status = status_of(&encoding);
         self.encoding = encoding;
     }
+}
+
+/// [`Document::status`] for a text decoded with `encoding`.
+fn status_of(encoding: &Option<String>) -> Cow<'static, str> {
+    Cow::Borrowed(if encoding.is_some() { "decoded" } else { "ok" })
 }
 
 /// An input that was not read, and why.
@@ -302,6 +310,17 @@ impl Default for ReadOptions {
     }
 }
 
+thread_local! {
+    /// The buffer of the last text this thread moved out of memory, for
+    /// the next file it reads: a buffer allocated and freed per document
+    /// would leave the small strings allocated meanwhile scattered through
+    /// the heap, each keeping a page of it in memory.
+    static SPARE_TEXT: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The largest buffer kept in [`SPARE_TEXT`].
+const SPARE_TEXT_MAX: usize = 4 << 20;
+
 /// Moves texts to a [`SpillFile`] once those held pass a budget.
 struct Spiller {
     budget: u64,
@@ -332,6 +351,10 @@ impl Spiller {
             .held
             .fetch_add(len, std::sync::atomic::Ordering::Relaxed);
         if held.saturating_add(len) <= self.budget {
+            // A text read into a reused, larger buffer is kept at its size.
+            if d.text.capacity() > d.text.len() + d.text.len() / 4 {
+                d.text.shrink_to_fit();
+            }
             return;
         }
         let dir = std::env::temp_dir();
@@ -351,7 +374,10 @@ impl Spiller {
                     at,
                     len: d.text.len(),
                 });
-                d.text = String::new();
+                let buf = std::mem::take(&mut d.text).into_bytes();
+                if buf.capacity() <= SPARE_TEXT_MAX {
+                    SPARE_TEXT.set(buf);
+                }
             }
             Err(e) => {
                 let _ = self.failure.set(e);
@@ -444,36 +470,50 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
     drop(walker);
     crate::scan::give_back_memory();
     clock.lap("read: inputs listed");
-    let outcomes: Vec<Item<T>> = entries
+    // One slot per entry, collected in place (an indexed collect writes
+    // straight into one vector; a vector grown per thread would leave
+    // its outgrown buffers in the heap, where the documents' strings
+    // would then be carved out of them and keep them from being freed).
+    let outcomes: Vec<Either<Item<T>, Vec<Item<T>>>> = entries
         .into_par_iter()
-        .flat_map_iter(|entry| match entry {
+        .map(|entry| match entry {
             Entry::Text {
                 path,
                 display,
                 id,
                 meta,
-            } => vec![read_text_file(&path, display, id, meta, max, each)],
-            Entry::Jsonl { path, display } => read_jsonl_file(&path, &display, max, each),
-            Entry::Skip(s) => vec![Item::Skip(s)],
-            Entry::Warn(w) => vec![Item::Warn(w)],
+            } => Either::Left(read_text_file(&path, display, id, meta, max, each)),
+            Entry::Jsonl { path, display } => {
+                Either::Right(read_jsonl_file(&path, &display, max, each))
+            }
+            Entry::Skip(s) => Either::Left(Item::Skip(s)),
+            Entry::Warn(w) => Either::Left(Item::Warn(w)),
         })
         .collect();
+    let items = outcomes
+        .iter()
+        .map(|o| o.as_ref().either(|_| 1, Vec::len))
+        .sum();
+    let outcomes = outcomes.into_iter().flat_map(|o| match o {
+        Either::Left(item) => Either::Left(std::iter::once(item)),
+        Either::Right(items) => Either::Right(items.into_iter()),
+    });
 
     clock.lap("read: files parsed");
     let mut corpus = Corpus::default();
     // Documents in input order; a later document whose id was seen before
     // is skipped (found by sorting positions by id, not by hashing copies
     // of every id).
-    let mut documents: Vec<Document> = Vec::with_capacity(outcomes.len());
-    let mut results: Vec<T> = Vec::with_capacity(outcomes.len());
+    let mut documents: Vec<Document> = Vec::with_capacity(items);
+    let mut results: Vec<T> = Vec::with_capacity(items);
     // Skips with the position of their item, so that duplicates found
     // below take their place in input order.
     let mut skipped: Vec<(usize, Skipped)> = Vec::new();
     let mut doc_item: Vec<usize> = Vec::new();
-    for (at, item) in outcomes.into_iter().enumerate() {
+    for (at, item) in outcomes.enumerate() {
         match item {
             Item::Doc(d, t) => {
-                documents.push(*d);
+                documents.push(d);
                 results.push(t);
                 doc_item.push(at);
             }
@@ -547,9 +587,11 @@ enum Entry {
     Warn(String),
 }
 
-/// One result of reading, in input order.
+/// One result of reading, in input order. A document is held in place,
+/// not boxed: a box per document would leave a hole in the heap for each
+/// one when the documents are gathered.
 enum Item<T> {
-    Doc(Box<Document>, T),
+    Doc(Document, T),
     Skip(Skipped),
     Warn(String),
 }
@@ -975,7 +1017,7 @@ fn load_manifest(
     display: &str,
     max: u64,
 ) -> std::result::Result<(Manifest, Vec<String>), String> {
-    let bytes = read_limited(path, max)?;
+    let bytes = read_limited(path, max, Vec::new())?;
     let (text, _) = read_bytes_as_text(&bytes).map_err(|r| {
         if r == "empty after trimming" {
             "the file is empty".to_string()
@@ -1128,7 +1170,9 @@ fn too_large(size: Option<u64>, max: u64, what: &str) -> String {
 }
 
 /// Read a whole file, but never more than `max` bytes into memory.
-fn read_limited(path: &Path, max: u64) -> std::result::Result<Vec<u8>, String> {
+/// Read at most `max` bytes of `path` into `buf` (cleared first; its
+/// capacity is reused).
+fn read_limited(path: &Path, max: u64, buf: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
     let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut capacity = 0;
     if let Ok(m) = file.metadata()
@@ -1139,7 +1183,9 @@ fn read_limited(path: &Path, max: u64) -> std::result::Result<Vec<u8>, String> {
         }
         capacity = usize::try_from(m.len()).unwrap_or(0);
     }
-    let mut buf = Vec::with_capacity(capacity);
+    let mut buf = buf;
+    buf.clear();
+    buf.reserve(capacity);
     file.take(max.saturating_add(1))
         .read_to_end(&mut buf)
         .map_err(|e| format!("cannot read: {e}"))?;
@@ -1157,21 +1203,34 @@ fn read_text_file<T: Send, F: Fn(&mut Document) -> T + Sync>(
     max: u64,
     each: &F,
 ) -> Item<T> {
-    let bytes = match read_limited(path, max) {
+    let bytes = match read_limited(path, max, SPARE_TEXT.take()) {
         Ok(b) => b,
         Err(reason) => return Item::Skip(skip(display, reason)),
     };
     match bytes_into_text(bytes) {
         Ok((text, encoding)) => {
-            let mut d = Document::new(id, text);
-            d.path = display;
-            d.set_encoding(encoding);
-            d.outlet = meta.outlet;
-            d.published = meta.published;
-            d.url = meta.url;
-            d.title = meta.title;
+            // Built whole, so that no string is allocated only to be
+            // replaced (each would leave a small hole in the heap). The
+            // strings are copied, not moved, out of the listing: the copies
+            // are made here, side by side, and the listing, freed whole once
+            // read, goes back to the system instead of staying pinned by
+            // the strings that would have outlived it.
+            let fresh = |s: Option<String>| s.as_deref().map(str::to_owned);
+            let mut d = Document {
+                id: id.as_str().to_owned(),
+                path: display.as_str().to_owned(),
+                outlet: fresh(meta.outlet),
+                published: fresh(meta.published),
+                url: fresh(meta.url),
+                title: fresh(meta.title),
+                bytes: text.len(),
+                status: status_of(&encoding),
+                encoding,
+                text,
+                spilled: None,
+            };
             let t = each(&mut d);
-            Item::Doc(Box::new(d), t)
+            Item::Doc(d, t)
         }
         Err(reason) => Item::Skip(skip(display, reason)),
     }
@@ -1401,7 +1460,7 @@ fn jsonl_record<T: Send, F: Fn(&mut Document) -> T + Sync>(
                 .collect();
             doc.path = here;
             let t = each(&mut doc);
-            items.push(Item::Doc(Box::new(doc), t));
+            items.push(Item::Doc(doc, t));
             items
         }
         Err(reason) => vec![Item::Skip(skip(here, format!("line {line_no}: {reason}")))],

@@ -11,7 +11,9 @@ use crate::align::{AlignParams, Alignment, Passage, Witness, align_pair};
 use crate::cluster::{Cluster, cluster_passages};
 use crate::corpus::{Corpus, Document, Skipped};
 use crate::error::{Error, Result};
-use crate::lsh::{Banding, candidate_pairs_packed, owner_bits_for, pack_entry};
+use crate::lsh::{
+    Banding, PartitionedEntries, candidate_pairs_partitioned, owner_bits_for, pack_entry,
+};
 use crate::minhash::{MAX_PERM, signature};
 use crate::provenance::attribute_by;
 use crate::quotes::{QuoteGroup, audit_quotes};
@@ -329,7 +331,7 @@ pub fn scan_with_progress(
     // Candidate pairs: windowed MinHash + banded LSH, plus exact duplicates.
     progress.start("signatures", n as u64);
     let owner_bits = owner_bits_for(n);
-    let mut entries: Vec<u64> = Vec::new();
+    let mut entries = PartitionedEntries::new();
     let mut windows = 0;
     if hold {
         let each = |d: usize, f: &mut dyn FnMut(&ShingledDoc)| {
@@ -357,7 +359,7 @@ pub fn scan_with_progress(
         }
     }
     progress.finish();
-    let (mut pairs, bstats) = candidate_pairs_packed(
+    let (mut pairs, bstats) = candidate_pairs_partitioned(
         entries,
         owner_bits,
         settings.max_bucket,
@@ -392,6 +394,12 @@ pub fn scan_with_progress(
     };
     drop(held);
     drop(held_texts);
+    // What finding and aligning pairs needed goes before the later stages
+    // (at a million documents: the sketches, some 150 MB, and the pairs).
+    drop(pairs);
+    drop(df);
+    drop(outlet_df);
+    drop(fingerprints);
     number_passages(&mut passages);
     progress.finish();
     give_back_memory();
@@ -854,14 +862,14 @@ type EachShingled<'a> = dyn Fn(usize, &mut dyn FnMut(&ShingledDoc)) -> Result<()
 
 /// Sign the windows of documents `range` (given by `each`) and push their
 /// band keys, packed with the document number by [`pack_entry`], onto
-/// `entries`, in document order. Returns the number of windows signed.
+/// `entries`. Returns the number of windows signed.
 fn window_entries(
     range: Range<usize>,
     each: &EachShingled,
     s: &Settings,
     owner_bits: u32,
     progress: &dyn Progress,
-    entries: &mut Vec<u64>,
+    entries: &mut PartitionedEntries,
 ) -> Result<usize> {
     let per_doc = range
         .into_par_iter()
@@ -878,10 +886,9 @@ fn window_entries(
             Ok((out, windows))
         })
         .collect::<Result<Vec<(Vec<u64>, usize)>>>()?;
-    entries.reserve(per_doc.iter().map(|x| x.0.len()).sum());
     let mut windows = 0;
     for (e, w) in per_doc {
-        entries.extend(e);
+        entries.extend(&e);
         windows += w;
     }
     Ok(windows)
