@@ -434,17 +434,23 @@ impl Index {
     /// the earlier ones: same document frequencies, same id checks). Once
     /// this returns, every document of the batch is committed; a process
     /// killed before leaves none of them. Returns one outcome per document.
+    /// A text moved out of memory on reading ([`Document::load_text`]) is
+    /// read back, a batch at a time.
     pub fn add_batch(&self, docs: &[Document]) -> Result<Vec<AddOutcome>> {
         // Tokenizing runs before the transaction is opened, in parallel.
         let ngram = self.settings.ngram;
-        let prepared: Vec<(ShingledDoc, Vec<u64>, String)> = docs
+        // A text moved out of memory on reading is read back here, one batch
+        // at a time.
+        let prepared: Vec<(ShingledDoc, Vec<u64>, String, String)> = docs
             .par_iter()
             .map(|d| {
-                let sh = ShingledDoc::new(&d.text, ngram);
+                let text = d.load_text()?.into_owned();
+                let sh = ShingledDoc::new(&text, ngram);
                 let distinct = sh.distinct_shingles();
-                (sh, distinct, text_hash(&d.text))
+                let hash = text_hash(&text);
+                Ok((sh, distinct, hash, text))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let w = |e: redb::Error| self.err("adding documents", e);
 
         let txn = self.db.begin_write().map_err(|e| w(e.into()))?;
@@ -473,7 +479,7 @@ impl Index {
             let mut counts = Arc::unwrap_or_clone(self.counts_from(&meta, &sketch, &log)?);
             let (mut inc_global, mut inc_outlet) = (Vec::new(), Vec::new());
             let mut outlet_now: BTreeMap<String, u64> = BTreeMap::new();
-            for (doc, (mut sh, distinct, hash)) in docs.iter().zip(prepared) {
+            for (doc, (mut sh, distinct, hash, text)) in docs.iter().zip(prepared) {
                 let existing = documents
                     .get(doc.id.as_str())
                     .map_err(|e| w(e.into()))?
@@ -481,7 +487,7 @@ impl Index {
                 if let Some(old) = existing {
                     let stored: StoredDocument = serde_json::from_slice(&old)
                         .map_err(|e| self.err("reading a stored document", e))?;
-                    outcomes.push(if stored.hash == hash && stored.text == doc.text {
+                    outcomes.push(if stored.hash == hash && stored.text == text {
                         AddOutcome::AlreadyIndexed
                     } else {
                         AddOutcome::Conflict
@@ -499,9 +505,9 @@ impl Index {
                     published: doc.published.clone(),
                     url: doc.url.clone(),
                     title: doc.title.clone(),
-                    bytes: doc.text.len(),
+                    bytes: text.len(),
                     hash,
-                    text: doc.text.clone(),
+                    text,
                 };
                 let json =
                     serde_json::to_vec(&stored).map_err(|e| self.err("encoding a document", e))?;
@@ -565,7 +571,7 @@ impl Index {
                     fps.insert(fingerprint_key(&sh), number)
                         .map_err(|e| w(e.into()))?;
                 }
-                bytes += doc.text.len() as u64;
+                bytes += stored.bytes as u64;
                 outcomes.push(AddOutcome::Added);
             }
             if outcomes.contains(&AddOutcome::Added) {
@@ -1231,6 +1237,39 @@ mod tests {
         for dir in [a, b] {
             let _ = std::fs::remove_dir_all(&dir);
         }
+    }
+
+    /// Documents whose texts were moved out of memory on reading are
+    /// indexed as if they had been held.
+    #[test]
+    fn texts_moved_out_of_memory_are_indexed_alike() {
+        let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds");
+        let article = seed("004_b33e749053d6a94d", "Arutz Sheva");
+        let mut reports = Vec::new();
+        for (name, text_memory) in [("held", u64::MAX), ("spilled", 0)] {
+            let options = crate::ReadOptions {
+                text_memory,
+                ..crate::ReadOptions::default()
+            };
+            let corpus = crate::read_corpus(std::slice::from_ref(&seeds), &options).expect("read");
+            let docs: Vec<Document> = corpus
+                .documents
+                .into_iter()
+                .filter(|d| d.id != article.id)
+                .collect();
+            assert_eq!(docs.iter().all(Document::is_spilled), text_memory == 0);
+            let dir = tmp(name);
+            let index = Index::open(&dir).expect("open");
+            index.add_batch(&docs).expect("add");
+            let stored = index.get(&docs[0].id).expect("get").expect("present");
+            assert!(stored.is_intact());
+            assert_eq!(stored.text, docs[0].load_text().expect("text"));
+            reports.push(json(&index, &article));
+            drop(index);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        assert_eq!(reports[0], reports[1]);
+        assert!(reports[0].contains("003_5edc88af400f5deb"));
     }
 
     #[test]

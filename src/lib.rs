@@ -99,7 +99,9 @@ pub use report::{write_json, write_text};
 pub use report_csv::{write_csv, write_dot};
 pub use report_html::write_html;
 pub use scan::{DF_SHARE, scan_pairs, scan_shingled_pairs, window_band_keys};
-pub use scan::{Progress, Report, ScanStats, Settings, Silent, scan, scan_with_progress};
+pub use scan::{
+    Progress, Report, ScanStats, Settings, Silent, quote_report, scan, scan_with_progress,
+};
 pub use serve::{ServeOptions, serve, serve_blocking};
 pub use shingle::{DfSketch, ShingledDoc, mix64, shingle_hashes};
 pub use text::{Token, normalized, tokenize, tokens};

@@ -226,48 +226,7 @@ pub(crate) fn pack_entry(key: u64, owner: u32, owner_bits: u32) -> u64 {
     (key & !owner_mask) | u64::from(owner)
 }
 
-/// [`candidate_pairs_partitioned`] from one array of packed entries.
-#[cfg(test)]
-pub(crate) fn candidate_pairs_packed(
-    entries: Vec<u64>,
-    owner_bits: u32,
-    max_bucket: usize,
-    single_bucket_max: usize,
-) -> (Vec<(u32, u32)>, BucketStats) {
-    pairs_in_passes(
-        entries,
-        owner_bits,
-        (max_bucket, single_bucket_max),
-        PAIR_PASS_BYTES,
-    )
-}
-
-/// Packed entries (see [`pack_entry`]) gathered already cut into the 256
-/// runs of equal top byte that buckets are scanned in, for
-/// [`candidate_pairs_partitioned`]: entries are appended as they are
-/// made, and no array of all of them is grown (copied into one twice its
-/// size each time it fills, the old and new copies held at once).
-pub(crate) struct PartitionedEntries {
-    parts: Vec<Vec<u64>>,
-}
-
-impl PartitionedEntries {
-    /// No entries.
-    pub(crate) fn new() -> Self {
-        PartitionedEntries {
-            parts: (0..256).map(|_| Vec::new()).collect(),
-        }
-    }
-
-    /// Add packed entries.
-    pub(crate) fn extend(&mut self, entries: &[u64]) {
-        for &e in entries {
-            self.parts[(e >> 56) as usize].push(e);
-        }
-    }
-}
-
-/// [`candidate_pairs`] for entries packed by [`pack_entry`] with
+/// [`candidate_pairs`] for entries already packed by [`pack_entry`] with
 /// `owner_bits` (at most 40), keeping only the pairs that share a bucket
 /// of at most `single_bucket_max` owners or share two buckets or more.
 ///
@@ -282,20 +241,14 @@ impl PartitionedEntries {
 /// kept (tens of millions of repeats for a few million pairs); so the
 /// pairs are made in passes of about [`PAIR_PASS_BYTES`], each keeping the
 /// pairs that hash to it.
-pub(crate) fn candidate_pairs_partitioned(
-    entries: PartitionedEntries,
+pub(crate) fn candidate_pairs_packed(
+    entries: Vec<u64>,
     owner_bits: u32,
     max_bucket: usize,
     single_bucket_max: usize,
 ) -> (Vec<(u32, u32)>, BucketStats) {
-    let mut parts = entries.parts;
-    parts.par_iter_mut().for_each(|p| {
-        p.sort_unstable();
-        p.dedup();
-    });
-    let parts: Vec<&[u64]> = parts.iter().map(Vec::as_slice).collect();
-    pairs_from_parts(
-        &parts,
+    pairs_in_passes(
+        entries,
         owner_bits,
         (max_bucket, single_bucket_max),
         PAIR_PASS_BYTES,
@@ -303,26 +256,14 @@ pub(crate) fn candidate_pairs_partitioned(
 }
 
 /// [`candidate_pairs_packed`] with passes of `pass_bytes`.
-#[cfg(test)]
 fn pairs_in_passes(
     mut entries: Vec<u64>,
-    owner_bits: u32,
-    rules: (usize, usize),
-    pass_bytes: usize,
-) -> (Vec<(u32, u32)>, BucketStats) {
-    let parts = sorted_parts(&mut entries);
-    pairs_from_parts(&parts, owner_bits, rules, pass_bytes)
-}
-
-/// The pairs of packed entries sorted without repeats and cut into runs
-/// of equal top byte, in passes of `pass_bytes`.
-fn pairs_from_parts(
-    parts: &[&[u64]],
     owner_bits: u32,
     (max_bucket, single_bucket_max): (usize, usize),
     pass_bytes: usize,
 ) -> (Vec<(u32, u32)>, BucketStats) {
     let owner_mask = (1u64 << owner_bits) - 1;
+    let parts = sorted_parts(&mut entries);
     // Pairs of a small bucket are pushed twice, so that, counted with
     // their repeats, every pair to keep appears at least twice.
     let repeats = |n: usize| 1 + usize::from(n <= single_bucket_max);
@@ -382,7 +323,7 @@ fn pairs_from_parts(
 }
 
 /// About how many bytes of pairs, counted with their repeats,
-/// [`candidate_pairs_partitioned`] makes in one pass.
+/// [`candidate_pairs_packed`] makes in one pass.
 pub(crate) const PAIR_PASS_BYTES: usize = 128 << 20;
 
 /// Each bucket of `sorted` (entries without repeats, sorted) holding two
@@ -633,14 +574,6 @@ mod tests {
                 assert_eq!(passes.0, whole.0, "{rules:?} {pass_bytes}");
                 assert_eq!(passes.1, whole.1);
             }
-            // Gathered by top byte as they come, in uneven pieces.
-            let mut gathered = PartitionedEntries::new();
-            for piece in entries.chunks(777) {
-                gathered.extend(piece);
-            }
-            let partitioned = candidate_pairs_partitioned(gathered, bits, rules.0, rules.1);
-            assert_eq!(partitioned.0, whole.0, "{rules:?}");
-            assert_eq!(partitioned.1, whole.1);
         }
     }
 

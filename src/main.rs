@@ -334,14 +334,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Quotes { input, output } => {
-            let settings = Settings {
-                provenance: false,
-                ..Settings::default()
-            };
-            let text_memory = TEXT_MEMORY_MB << 20;
-            let mut report = read_and_scan(&input, text_memory, &settings, &bars)?;
-            report.passages.clear();
-            report.clusters.clear();
+            // The audit alone: no passages, clusters or provenance.
+            let report = wiretrace::quote_report(read_inputs(&input, TEXT_MEMORY_MB << 20)?)?;
             emit(&report, &output)
         }
         Command::Index { action } => run_index(action),
@@ -535,7 +529,9 @@ fn run_index(action: IndexCommand) -> Result<ExitCode> {
     use std::io::IsTerminal;
     match action {
         IndexCommand::Add { db, batch, input } => {
-            let corpus = read_inputs(&input, u64::MAX)?;
+            // Texts past the default budget wait in a temporary file and
+            // are read back a batch at a time.
+            let corpus = read_inputs(&input, TEXT_MEMORY_MB << 20)?;
             let index = wiretrace::Index::open(&db)?;
             let bar = if std::io::stderr().is_terminal() {
                 indicatif::ProgressBar::new(corpus.documents.len() as u64)

@@ -11,9 +11,7 @@ use crate::align::{AlignParams, Alignment, Passage, Witness, align_pair};
 use crate::cluster::{Cluster, cluster_passages};
 use crate::corpus::{Corpus, Document, Skipped};
 use crate::error::{Error, Result};
-use crate::lsh::{
-    Banding, PartitionedEntries, candidate_pairs_partitioned, owner_bits_for, pack_entry,
-};
+use crate::lsh::{Banding, candidate_pairs_packed, owner_bits_for, pack_entry};
 use crate::minhash::{MAX_PERM, signature};
 use crate::provenance::attribute_by;
 use crate::quotes::{QuoteGroup, audit_quotes};
@@ -331,7 +329,7 @@ pub fn scan_with_progress(
     // Candidate pairs: windowed MinHash + banded LSH, plus exact duplicates.
     progress.start("signatures", n as u64);
     let owner_bits = owner_bits_for(n);
-    let mut entries = PartitionedEntries::new();
+    let mut entries: Vec<u64> = Vec::new();
     let mut windows = 0;
     if hold {
         let each = |d: usize, f: &mut dyn FnMut(&ShingledDoc)| {
@@ -359,7 +357,7 @@ pub fn scan_with_progress(
         }
     }
     progress.finish();
-    let (mut pairs, bstats) = candidate_pairs_partitioned(
+    let (mut pairs, bstats) = candidate_pairs_packed(
         entries,
         owner_bits,
         settings.max_bucket,
@@ -423,6 +421,28 @@ pub fn scan_with_progress(
         clusters,
         quotes,
         stats,
+    })
+}
+
+/// The quote audit of a corpus alone, as a [`Report`] without passages
+/// or clusters: what `wiretrace quotes` prints. Its quotes are the ones a
+/// [`scan`] of the corpus finds (the same [`audit_quotes`] over the same
+/// documents); no other stage runs, so the stats are all zero.
+pub fn quote_report(corpus: Corpus) -> Result<Report> {
+    let Corpus {
+        documents,
+        skipped,
+        warnings,
+    } = corpus;
+    let quotes = audit_quotes(&documents)?;
+    Ok(Report {
+        documents,
+        skipped,
+        warnings,
+        passages: Vec::new(),
+        clusters: Vec::new(),
+        quotes,
+        stats: ScanStats::default(),
     })
 }
 
@@ -862,14 +882,14 @@ type EachShingled<'a> = dyn Fn(usize, &mut dyn FnMut(&ShingledDoc)) -> Result<()
 
 /// Sign the windows of documents `range` (given by `each`) and push their
 /// band keys, packed with the document number by [`pack_entry`], onto
-/// `entries`. Returns the number of windows signed.
+/// `entries`, in document order. Returns the number of windows signed.
 fn window_entries(
     range: Range<usize>,
     each: &EachShingled,
     s: &Settings,
     owner_bits: u32,
     progress: &dyn Progress,
-    entries: &mut PartitionedEntries,
+    entries: &mut Vec<u64>,
 ) -> Result<usize> {
     let per_doc = range
         .into_par_iter()
@@ -886,9 +906,10 @@ fn window_entries(
             Ok((out, windows))
         })
         .collect::<Result<Vec<(Vec<u64>, usize)>>>()?;
+    entries.reserve(per_doc.iter().map(|x| x.0.len()).sum());
     let mut windows = 0;
     for (e, w) in per_doc {
-        entries.extend(&e);
+        entries.extend(e);
         windows += w;
     }
     Ok(windows)

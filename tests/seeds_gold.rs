@@ -314,3 +314,19 @@ fn eval_scores_the_seeds_against_the_gold() {
     assert_eq!(e["provenance_accuracy"], 1.0);
     assert_eq!(e["granularity"], 1.0);
 }
+
+/// `wiretrace quotes` runs the audit alone: the scan's quote groups, the
+/// same documents, and nothing from the other stages.
+#[test]
+fn quotes_command_gives_the_scans_quote_groups() {
+    let scan = scan_seeds(&[]);
+    let (code, stdout) = run(&["quotes", "seeds", "--format", "json"]);
+    assert_eq!(code, 0);
+    let quotes: Value = serde_json::from_slice(&stdout).expect("JSON report");
+    assert!(!scan["quotes"].as_array().unwrap().is_empty());
+    assert_eq!(quotes["quotes"], scan["quotes"]);
+    assert_eq!(quotes["documents"], scan["documents"]);
+    assert_eq!(quotes["passages"].as_array().map(Vec::len), Some(0));
+    assert_eq!(quotes["clusters"].as_array().map(Vec::len), Some(0));
+    assert_eq!(quotes["stats"]["windows"], 0);
+}
