@@ -321,6 +321,14 @@ thread_local! {
 /// The largest buffer kept in [`SPARE_TEXT`].
 const SPARE_TEXT_MAX: usize = 4 << 20;
 
+/// Give a text's buffer back for the next file this thread reads.
+fn recycle_text(text: String) {
+    let buf = text.into_bytes();
+    if buf.capacity() <= SPARE_TEXT_MAX {
+        SPARE_TEXT.set(buf);
+    }
+}
+
 /// Moves texts to a [`SpillFile`] once those held pass a budget.
 struct Spiller {
     budget: u64,
@@ -374,10 +382,7 @@ impl Spiller {
                     at,
                     len: d.text.len(),
                 });
-                let buf = std::mem::take(&mut d.text).into_bytes();
-                if buf.capacity() <= SPARE_TEXT_MAX {
-                    SPARE_TEXT.set(buf);
-                }
+                recycle_text(std::mem::take(&mut d.text));
             }
             Err(e) => {
                 let _ = self.failure.set(e);

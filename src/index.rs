@@ -182,6 +182,9 @@ pub struct IndexStats {
     pub bytes: u64,
     /// Distinct band keys.
     pub band_keys: u64,
+    /// Counters in each row of the per-outlet document-frequency sketch
+    /// (2^22, growing with the archive up to 2^26).
+    pub outlet_sketch_counters: u64,
 }
 
 /// A persistent index in one redb file. Cheap to share between threads
@@ -702,6 +705,12 @@ impl Index {
                 .map(|g| g.value())
                 .unwrap_or(0),
             band_keys,
+            outlet_sketch_counters: 1
+                << meta
+                    .get("outlet_sketch_bits")
+                    .map_err(|e| r(e.into()))?
+                    .map_or(u64::from(BASE_SKETCH_BITS), |g| g.value())
+                    .min(63),
         })
     }
 
@@ -1200,6 +1209,10 @@ mod tests {
             Some(u64::from(grown.outlet.bits()))
         );
         assert_eq!(meta(&index, "format"), Some(FORMAT));
+        assert_eq!(
+            index.stats().expect("stats").outlet_sketch_counters,
+            1 << grown.outlet.bits()
+        );
         let warm = json(&index, &article);
         assert!(warm.contains("003_5edc88af400f5deb"), "{warm}");
         drop(index);

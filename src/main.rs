@@ -579,8 +579,8 @@ fn run_index(action: IndexCommand) -> Result<ExitCode> {
             let text = match format {
                 StatsFormat::Json => serde_json::to_string_pretty(&s)? + "\n",
                 StatsFormat::Text => format!(
-                    "documents: {}\noutlets: {}\nbytes: {}\nband keys: {}\n",
-                    s.documents, s.outlets, s.bytes, s.band_keys
+                    "documents: {}\noutlets: {}\nbytes: {}\nband keys: {}\noutlet sketch: {} counters a row\n",
+                    s.documents, s.outlets, s.bytes, s.band_keys, s.outlet_sketch_counters
                 ),
             };
             let mut stdout = std::io::stdout().lock();
