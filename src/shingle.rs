@@ -83,13 +83,13 @@ mod tests {
             in_parts.add_documents(part);
         }
         assert_eq!(in_parts.rows, one_by_one.rows);
-        // And in a larger sketch.
-        let mut large = DfSketch::for_increments(1 << 30);
-        assert_eq!(large.bits(), DF_MAX_BITS);
+        // And in a larger sketch (any size above the default takes the
+        // same path as the largest).
+        let mut large = DfSketch::with_bits(DF_BITS + 1);
         for part in docs.chunks(47) {
             large.add_documents(part);
         }
-        let mut large_one_by_one = DfSketch::for_increments(1 << 30);
+        let mut large_one_by_one = DfSketch::with_bits(DF_BITS + 1);
         for d in &docs {
             large_one_by_one.add_document(d);
         }
@@ -151,20 +151,22 @@ mod tests {
 
     #[test]
     fn a_sized_sketch_keeps_rare_shingles_rare_under_a_heavy_load() {
-        // 40 million increments, each shingle in one document: the
-        // default rows hold about ten each, a sized sketch one or two.
-        let docs: Vec<Vec<u64>> = (0..40u64)
+        // 4 million increments, each shingle in one document. Rows of
+        // 2^18 (a sixteenth of the default, standing for the default rows
+        // under sixteen times this load, as at a million articles) hold
+        // about 15 each; the rows `for_increments` picks, one or two.
+        let docs: Vec<Vec<u64>> = (0..4u64)
             .map(|d| (0..1_000_000u64).map(|i| mix64(d << 32 | i)).collect())
             .collect();
-        let mut fixed = DfSketch::with_bits(DF_BITS);
-        let mut sized = DfSketch::for_increments(40_000_000 * DF_LOAD / 2);
+        let mut fixed = DfSketch::with_bits(DF_BITS - 4);
+        let mut sized = DfSketch::for_increments(4_000_000 * DF_LOAD / 2);
         fixed.add_documents(&docs);
         sized.add_documents(&docs);
-        let probes: Vec<u64> = docs[7].iter().step_by(997).copied().collect();
+        let probes: Vec<u64> = docs[2].iter().step_by(97).copied().collect();
         let mean = |s: &DfSketch| {
             probes.iter().map(|&h| f64::from(s.get(h))).sum::<f64>() / probes.len() as f64
         };
-        assert!(sized.bits() > DF_BITS);
+        assert_eq!(sized.bits(), DF_BITS);
         assert!(mean(&fixed) > 5.0, "{}", mean(&fixed));
         assert!(mean(&sized) < 2.5, "{}", mean(&sized));
     }
