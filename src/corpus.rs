@@ -1174,9 +1174,8 @@ fn too_large(size: Option<u64>, max: u64, what: &str) -> String {
     )
 }
 
-/// Read a whole file, but never more than `max` bytes into memory.
-/// Read at most `max` bytes of `path` into `buf` (cleared first; its
-/// capacity is reused).
+/// Read a whole file into `buf` (cleared first; its capacity is reused),
+/// but never more than `max` bytes into memory.
 fn read_limited(path: &Path, max: u64, buf: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
     let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut capacity = 0;

@@ -28,12 +28,12 @@
 //! The outlet sketch grows as the scan sizes its own
 //! ([`crate::DfSketch::for_increments`], from 2^22 to 2^26 counters a row,
 //! about one per 16 increments): the commit whose increments call for
-//! larger rows doubles them, each counter copied to the slots that share
+//! larger rows enlarges them, each counter copied to the slots that share
 //! its low bits (counts stay upper bounds, and later increments spread
 //! over more counters), and writes a checkpoint. Right after growing, the
-//! copied counts carry the old rows' load (about 16 a counter); it is
-//! diluted by every later increment, so the noise is at most about 1.5
-//! times what a scan of the same documents would have.
+//! copied counts carry the old rows' load (about 16 a counter), twice what
+//! a scan of the same documents would have in its rows; later increments
+//! dilute it (1.5 times the scan's by the next growth).
 //!
 //! Band keys are the windowed MinHash band keys of [`crate::scan`]
 //! (`Settings::default().window` and `.banding`), computed with
@@ -226,7 +226,7 @@ const BASE_SKETCH_BITS: u32 = 22;
 /// [`crate::DfSketch`]. The global one keeps rows of 2^22 counters. The
 /// per-outlet one grows as the scan sizes it
 /// ([`crate::DfSketch::for_increments`]): when its increments call for
-/// larger rows, an add doubles them (every counter copied to the slots
+/// larger rows, an add enlarges them (every counter copied to the slots
 /// that share its low bits, so counts stay upper bounds) and writes a
 /// checkpoint. Counters saturate at 65,535.
 #[derive(Clone)]
@@ -297,9 +297,8 @@ impl Counts {
             .map(|(i, c)| (i as u32, c.iter().flat_map(|v| v.to_le_bytes()).collect()))
     }
 
-    /// Load a chunk written by [`Counts::chunks`].
-    /// The global rows come first, then the outlet rows (whose size the
-    /// sketch already has).
+    /// Load a chunk written by [`Counts::chunks`]: the global rows come
+    /// first, then the outlet rows (of the size this sketch already has).
     fn load_chunk(&mut self, number: u32, bytes: &[u8]) {
         let global_row = (1usize << self.global.bits()) / CHUNK;
         let outlet_row = (1usize << self.outlet.bits()) / CHUNK;
@@ -442,8 +441,6 @@ impl Index {
     pub fn add_batch(&self, docs: &[Document]) -> Result<Vec<AddOutcome>> {
         // Tokenizing runs before the transaction is opened, in parallel.
         let ngram = self.settings.ngram;
-        // A text moved out of memory on reading is read back here, one batch
-        // at a time.
         let prepared: Vec<(ShingledDoc, Vec<u64>, String, String)> = docs
             .par_iter()
             .map(|d| {
@@ -1109,6 +1106,17 @@ mod tests {
         d
     }
 
+    /// Four seeds to index, with their outlets, and the fifth to check.
+    fn seeds_and_article() -> ([Document; 4], Document) {
+        let docs = [
+            seed("000_965e5383da2fe827", "CBS News"),
+            seed("001_848d868a6b3a0ab3", "Voice of America"),
+            seed("002_1334a92449fc3236", "CBS News"),
+            seed("003_5edc88af400f5deb", "The Express Tribune"),
+        ];
+        (docs, seed("004_b33e749053d6a94d", "Arutz Sheva"))
+    }
+
     fn json(index: &Index, article: &Document) -> String {
         let report = index.check(vec![article.clone()]).expect("check");
         let mut out = Vec::new();
@@ -1136,13 +1144,7 @@ mod tests {
 
     #[test]
     fn counts_from_the_log_and_from_checkpoints_agree() {
-        let docs = [
-            seed("000_965e5383da2fe827", "CBS News"),
-            seed("001_848d868a6b3a0ab3", "Voice of America"),
-            seed("002_1334a92449fc3236", "CBS News"),
-            seed("003_5edc88af400f5deb", "The Express Tribune"),
-        ];
-        let article = seed("004_b33e749053d6a94d", "Arutz Sheva");
+        let (docs, article) = seeds_and_article();
         let (a, b) = (tmp("log"), tmp("checkpoint"));
         let mut want = None;
         for (dir, checkpoint) in [(&a, CHECKPOINT_BYTES), (&b, 1)] {
@@ -1180,13 +1182,7 @@ mod tests {
     /// index of format 2 opens as it is.
     #[test]
     fn the_outlet_sketch_grows_and_is_read_back() {
-        let docs = [
-            seed("000_965e5383da2fe827", "CBS News"),
-            seed("001_848d868a6b3a0ab3", "Voice of America"),
-            seed("002_1334a92449fc3236", "CBS News"),
-            seed("003_5edc88af400f5deb", "The Express Tribune"),
-        ];
-        let article = seed("004_b33e749053d6a94d", "Arutz Sheva");
+        let (docs, article) = seeds_and_article();
         let cached = |index: &Index| index.counts.read().expect("lock").clone().expect("counts");
         let meta = |index: &Index, key: &str| {
             let txn = index.db.begin_read().expect("read");
