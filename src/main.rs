@@ -335,7 +335,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Quotes { input, output } => {
             // The audit alone: no passages, clusters or provenance.
-            let report = wiretrace::quote_report(read_inputs(&input, TEXT_MEMORY_MB << 20)?)?;
+            let corpus = read_with_spinner(&input, TEXT_MEMORY_MB << 20, &bars)?;
+            let report = wiretrace::quote_report(corpus)?;
             emit(&report, &output)
         }
         Command::Index { action } => run_index(action),
@@ -375,6 +376,16 @@ fn read_and_scan(
     settings: &Settings,
     bars: &Bars,
 ) -> Result<Report> {
+    let corpus = read_with_spinner(input, text_memory, bars)?;
+    Ok(scan_with_progress(corpus, settings, bars)?)
+}
+
+/// [`read_inputs`] with a spinner while it reads (when bars are on).
+fn read_with_spinner(
+    input: &InputArgs,
+    text_memory: u64,
+    bars: &Bars,
+) -> Result<wiretrace::Corpus> {
     let spinner = bars.on.then(|| {
         let s = ProgressBar::new_spinner();
         s.set_message("reading inputs");
@@ -385,7 +396,7 @@ fn read_and_scan(
     if let Some(s) = spinner {
         s.finish_and_clear();
     }
-    Ok(scan_with_progress(corpus?, settings, bars)?)
+    corpus
 }
 
 /// Progress bars on stderr (indicatif), one per scan stage.
