@@ -267,7 +267,7 @@ fn pairs_in_passes(
     // Pairs of a small bucket are pushed twice, so that, counted with
     // their repeats, every pair to keep appears at least twice.
     let repeats = |n: usize| 1 + usize::from(n <= single_bucket_max);
-    let (raw, stats) = parts
+    let counted: Vec<(usize, BucketStats)> = parts
         .par_iter()
         .map(|part| {
             let (mut raw, mut stats) = (0usize, BucketStats::default());
@@ -282,17 +282,23 @@ fn pairs_in_passes(
             });
             (raw, stats)
         })
-        .reduce(
-            || (0, BucketStats::default()),
-            |a, b| (a.0 + b.0, a.1.plus(b.1)),
-        );
+        .collect();
+    let raw: usize = counted.iter().map(|c| c.0).sum();
+    let stats = counted
+        .iter()
+        .fold(BucketStats::default(), |a, c| a.plus(c.1));
     let passes = (raw * 8).div_ceil(pass_bytes.max(1)).max(1) as u64;
     let mut kept: Vec<(u32, u32)> = Vec::new();
     for pass in 0..passes {
+        // Each part's pairs of this pass, sorted, in a vector sized for
+        // them (about the part's share of the pass), then merged: no
+        // vector grows by copying and no copy of them all is made.
         let found: Vec<Vec<u64>> = parts
             .par_iter()
-            .map(|part| {
-                let mut pairs = Vec::new();
+            .zip(&counted)
+            .map(|(part, &(raw, _))| {
+                let expected = raw / passes as usize;
+                let mut pairs = Vec::with_capacity(expected + expected / 8 + 16);
                 let mut owners: Vec<u32> = Vec::new();
                 for_each_bucket(part, owner_mask, |bucket| {
                     if bucket.len() > max_bucket {
@@ -311,15 +317,52 @@ fn pairs_in_passes(
                         each_pair(&owners, mine, &mut pairs);
                     }
                 });
+                pairs.sort_unstable();
                 pairs
             })
             .collect();
-        kept.extend(unpack_pairs(found.concat(), 2));
+        merge_repeated(&found, 2, &mut kept);
     }
     if passes > 1 {
         kept.sort_unstable();
     }
     (kept, stats)
+}
+
+/// Merge sorted runs of packed pairs: push onto `out`, in order, each
+/// pair found at least `min_repeats` times over all of them (as
+/// [`unpack_pairs`] does for one unsorted vector).
+fn merge_repeated(runs: &[Vec<u64>], min_repeats: usize, out: &mut Vec<(u32, u32)>) {
+    use std::cmp::Reverse;
+    let mut at = vec![0usize; runs.len()];
+    let mut heads: std::collections::BinaryHeap<Reverse<(u64, usize)>> = runs
+        .iter()
+        .enumerate()
+        .filter_map(|(r, run)| run.first().map(|&v| Reverse((v, r))))
+        .collect();
+    let mut current: Option<(u64, usize)> = None;
+    while let Some(Reverse((v, r))) = heads.pop() {
+        at[r] += 1;
+        if let Some(&next) = runs[r].get(at[r]) {
+            heads.push(Reverse((next, r)));
+        }
+        match &mut current {
+            Some((value, count)) if *value == v => *count += 1,
+            _ => {
+                if let Some((value, count)) = current
+                    && count >= min_repeats
+                {
+                    out.push(((value >> 32) as u32, value as u32));
+                }
+                current = Some((v, 1));
+            }
+        }
+    }
+    if let Some((value, count)) = current
+        && count >= min_repeats
+    {
+        out.push(((value >> 32) as u32, value as u32));
+    }
 }
 
 /// About how many bytes of pairs, counted with their repeats,
@@ -575,6 +618,32 @@ mod tests {
                 assert_eq!(passes.1, whole.1);
             }
         }
+    }
+
+    #[test]
+    fn merged_runs_count_repeats_as_one_sorted_vector_does() {
+        // Runs of pairs from a small set, so that repeats cross runs.
+        let runs: Vec<Vec<u64>> = (0..40u64)
+            .map(|r| {
+                let mut run: Vec<u64> = (0..r * 7 % 53)
+                    .map(|i| {
+                        let a = mix64(r * 1000 + i) % 30;
+                        a << 32 | (a + 1 + mix64(i ^ r) % 5)
+                    })
+                    .collect();
+                run.sort_unstable();
+                run
+            })
+            .collect();
+        for min in [1, 2, 3] {
+            let mut merged = Vec::new();
+            merge_repeated(&runs, min, &mut merged);
+            assert_eq!(merged, unpack_pairs(runs.concat(), min), "{min}");
+            assert!(!merged.is_empty());
+        }
+        let mut none = Vec::new();
+        merge_repeated(&[Vec::new(), Vec::new()], 1, &mut none);
+        assert!(none.is_empty());
     }
 
     #[test]
