@@ -340,7 +340,15 @@ fn merge_repeated(runs: &[Vec<u64>], min_repeats: usize, out: &mut Vec<(u32, u32
         .enumerate()
         .filter_map(|(r, run)| run.first().map(|&v| Reverse((v, r))))
         .collect();
+    // The value being counted and how often it was seen so far.
     let mut current: Option<(u64, usize)> = None;
+    let mut flush = |done: Option<(u64, usize)>| {
+        if let Some((value, count)) = done
+            && count >= min_repeats
+        {
+            out.push(((value >> 32) as u32, value as u32));
+        }
+    };
     while let Some(Reverse((v, r))) = heads.pop() {
         at[r] += 1;
         if let Some(&next) = runs[r].get(at[r]) {
@@ -348,21 +356,10 @@ fn merge_repeated(runs: &[Vec<u64>], min_repeats: usize, out: &mut Vec<(u32, u32
         }
         match &mut current {
             Some((value, count)) if *value == v => *count += 1,
-            _ => {
-                if let Some((value, count)) = current
-                    && count >= min_repeats
-                {
-                    out.push(((value >> 32) as u32, value as u32));
-                }
-                current = Some((v, 1));
-            }
+            _ => flush(current.replace((v, 1))),
         }
     }
-    if let Some((value, count)) = current
-        && count >= min_repeats
-    {
-        out.push(((value >> 32) as u32, value as u32));
-    }
+    flush(current);
 }
 
 /// About how many bytes of pairs, counted with their repeats,
