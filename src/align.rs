@@ -244,21 +244,24 @@ fn shared_tokens(a: &ShingledDoc, b: &ShingledDoc, run: &Run, n: usize) -> usize
 /// Shared seeds, grouped into runs along diagonals.
 fn seed_runs(a: &ShingledDoc, b: &ShingledDoc, n: usize) -> Vec<Run> {
     let (sa, sb) = (&a.seeds, &b.seeds);
+    // A seed's hash, read from its document's shingles.
+    let hash_a = |i: usize| a.shingles[sa[i] as usize];
+    let hash_b = |j: usize| b.shingles[sb[j] as usize];
     let mut hits: Vec<(i64, u32, u32)> = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < sa.len() && j < sb.len() {
-        let (ha, hb) = (sa[i].0, sb[j].0);
+        let (ha, hb) = (hash_a(i), hash_b(j));
         if ha != hb {
             // Without a branch on which side is behind: the comparison is
             // a coin toss the processor would mispredict.
             i += usize::from(ha < hb);
             j += usize::from(hb < ha);
         } else {
-            let ie = i + sa[i..].iter().take_while(|s| s.0 == ha).count();
-            let je = j + sb[j..].iter().take_while(|s| s.0 == ha).count();
+            let ie = i + (i..sa.len()).take_while(|&k| hash_a(k) == ha).count();
+            let je = j + (j..sb.len()).take_while(|&k| hash_b(k) == ha).count();
             if (ie - i) * (je - j) <= MAX_SEED_FANOUT {
-                for &(_, pa) in &sa[i..ie] {
-                    for &(_, pb) in &sb[j..je] {
+                for &pa in &sa[i..ie] {
+                    for &pb in &sb[j..je] {
                         hits.push((pa as i64 - pb as i64, pa, pb));
                     }
                 }

@@ -463,9 +463,7 @@ pub fn window_band_keys(doc: &ShingledDoc, settings: &Settings) -> Vec<u64> {
 /// windows of `settings.window`) and give `f` the window's band keys.
 /// Returns the number of windows signed.
 fn for_each_window(doc: &ShingledDoc, settings: &Settings, mut f: impl FnMut(&[u64])) -> usize {
-    let mut by_pos: Vec<(u32, u64)> = doc.seeds.iter().map(|&(h, p)| (p, h)).collect();
-    by_pos.sort_unstable();
-    let kept: Vec<u64> = by_pos.into_iter().map(|(_, h)| h).collect();
+    let kept: Vec<u64> = doc.seed_hashes().collect();
     let mut sig = Vec::with_capacity(settings.banding.len());
     let mut keys = Vec::with_capacity(settings.banding.bands);
     let mut windows = 0;

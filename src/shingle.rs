@@ -180,9 +180,11 @@ pub struct ShingledDoc {
     pub tokens: Vec<crate::text::Token>,
     /// `shingles[i]` is the hash of `tokens[i..i + n]`.
     pub shingles: Vec<u64>,
-    /// `(shingle hash, token position)` of the shingles that are not too
-    /// common in the corpus, sorted: the seeds alignment starts from.
-    pub seeds: Vec<(u64, u32)>,
+    /// Token positions of the shingles that are not too common in the
+    /// corpus, the seeds alignment starts from, sorted by (shingle hash,
+    /// position). The hash of seed `p` is `shingles[p]`: held once, as a
+    /// position, a seed takes 4 bytes instead of 16.
+    pub seeds: Vec<u32>,
     /// Hash of the whole normalized token sequence: equal for exact
     /// duplicates (modulo case, punctuation and spelling).
     pub fingerprint: u64,
@@ -195,7 +197,10 @@ impl ShingledDoc {
     /// Tokenize and shingle `text` (seeds are left empty; see
     /// [`ShingledDoc::set_seeds`]).
     pub fn new(text: &str, n: usize) -> Self {
-        let tokens = crate::text::tokens(text);
+        let mut tokens = crate::text::tokens(text);
+        // The vector grew by doubling: up to half of it unused (shrinking
+        // in place costs no copy).
+        tokens.shrink_to_fit();
         let mut shingles = Vec::new();
         shingle_hashes(&tokens, n, &mut shingles);
         let fingerprint = combine(tokens.iter().map(|t| t.hash));
@@ -227,9 +232,15 @@ impl ShingledDoc {
     pub(crate) fn set_seeds_where(&mut self, keep: &[bool]) {
         self.seeds.clear();
         self.common.clear();
-        for (i, (&h, &keep)) in self.shingles.iter().zip(keep).enumerate() {
+        let kept = keep
+            .iter()
+            .take(self.shingles.len())
+            .filter(|&&k| k)
+            .count();
+        self.seeds.reserve_exact(kept);
+        for (i, &keep) in keep.iter().take(self.shingles.len()).enumerate() {
             if keep {
-                self.seeds.push((h, i as u32));
+                self.seeds.push(i as u32);
             } else {
                 if self.common.is_empty() {
                     self.common.resize(self.shingles.len(), false);
@@ -237,7 +248,19 @@ impl ShingledDoc {
                 self.common[i] = true;
             }
         }
-        self.seeds.sort_unstable();
+        let shingles = &self.shingles;
+        self.seeds
+            .sort_unstable_by_key(|&p| (shingles[p as usize], p));
+    }
+
+    /// The hash of each seed, in token order (the shingles that are not
+    /// too common).
+    pub fn seed_hashes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.shingles
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| !self.is_common(i))
+            .map(|(_, &h)| h)
     }
 
     /// Is the shingle starting at token `i` too common to be evidence?
