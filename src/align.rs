@@ -244,28 +244,19 @@ fn shared_tokens(a: &ShingledDoc, b: &ShingledDoc, run: &Run, n: usize) -> usize
 /// Shared seeds, grouped into runs along diagonals.
 fn seed_runs(a: &ShingledDoc, b: &ShingledDoc, n: usize) -> Vec<Run> {
     let (sa, sb) = (&a.seeds, &b.seeds);
-    // A seed's hash, read from its document's shingles.
-    let hash_a = |i: usize| a.shingles[sa[i] as usize];
-    let hash_b = |j: usize| b.shingles[sb[j] as usize];
     let mut hits: Vec<(i64, u32, u32)> = Vec::new();
     let (mut i, mut j) = (0, 0);
     while i < sa.len() && j < sb.len() {
-        let (ha, hb) = (hash_a(i), hash_b(j));
-        if ha != hb {
+        let (ka, kb) = (sa[i].0, sb[j].0);
+        if ka != kb {
             // Without a branch on which side is behind: the comparison is
             // a coin toss the processor would mispredict.
-            i += usize::from(ha < hb);
-            j += usize::from(hb < ha);
+            i += usize::from(ka < kb);
+            j += usize::from(kb < ka);
         } else {
-            let ie = i + (i..sa.len()).take_while(|&k| hash_a(k) == ha).count();
-            let je = j + (j..sb.len()).take_while(|&k| hash_b(k) == ha).count();
-            if (ie - i) * (je - j) <= MAX_SEED_FANOUT {
-                for &pa in &sa[i..ie] {
-                    for &pb in &sb[j..je] {
-                        hits.push((pa as i64 - pb as i64, pa, pb));
-                    }
-                }
-            }
+            let ie = i + sa[i..].iter().take_while(|s| s.0 == ka).count();
+            let je = j + sb[j..].iter().take_while(|s| s.0 == ka).count();
+            shared_seeds((a, &sa[i..ie]), (b, &sb[j..je]), &mut hits);
             i = ie;
             j = je;
         }
@@ -295,6 +286,38 @@ fn seed_runs(a: &ShingledDoc, b: &ShingledDoc, n: usize) -> Vec<Run> {
     }
     runs.sort_unstable_by_key(|r| (r.a0, r.b0, r.a1, r.b1));
     runs
+}
+
+/// The hits `(diagonal, position in a, position in b)` of two runs of
+/// seeds with the same high hash bits: the seeds whose whole hashes are
+/// equal (nearly always all of them), unless one hash is held at so many
+/// positions in both that it says nothing about where the copy is.
+fn shared_seeds(
+    (a, ra): (&ShingledDoc, &[(u32, u32)]),
+    (b, rb): (&ShingledDoc, &[(u32, u32)]),
+    hits: &mut Vec<(i64, u32, u32)>,
+) {
+    let hash = |d: &ShingledDoc, s: &(u32, u32)| d.shingles[s.1 as usize];
+    let (mut x, mut y) = (0, 0);
+    while x < ra.len() && y < rb.len() {
+        let (ha, hb) = (hash(a, &ra[x]), hash(b, &rb[y]));
+        if ha != hb {
+            x += usize::from(ha < hb);
+            y += usize::from(hb < ha);
+            continue;
+        }
+        let xe = x + ra[x..].iter().take_while(|s| hash(a, s) == ha).count();
+        let ye = y + rb[y..].iter().take_while(|s| hash(b, s) == ha).count();
+        if (xe - x) * (ye - y) <= MAX_SEED_FANOUT {
+            for &(_, pa) in &ra[x..xe] {
+                for &(_, pb) in &rb[y..ye] {
+                    hits.push((pa as i64 - pb as i64, pa, pb));
+                }
+            }
+        }
+        x = xe;
+        y = ye;
+    }
 }
 
 /// Chain runs that follow each other in both texts into passages.
