@@ -870,7 +870,7 @@ fn same_quote(a: &Norm, b: &Norm) -> bool {
     } else {
         (b, a)
     };
-    if short.specific && contains_words(&long.words, &short.words) {
+    if short.specific && contains_words(long.words, short.words) {
         return true;
     }
     let bytes = a.text.len().max(b.text.len());
@@ -882,17 +882,17 @@ fn same_quote(a: &Norm, b: &Norm) -> bool {
         // Characters for short quotes (a one-word edit in five words is
         // small), words for long ones (the same verdict, far cheaper).
         if bytes <= CHAR_LEV_BYTES {
-            if similar_chars(&a.text, &b.text) {
+            if similar_chars(a.text, b.text) {
                 return true;
             }
-        } else if similar_sequences(&a.words, &b.words) {
+        } else if similar_sequences(a.words, b.words) {
             return true;
         }
     }
     short.words.len() >= 6
         && has_common_run(
-            &short.words,
-            &long.words,
+            short.words,
+            long.words,
             (short.words.len() * 8).div_ceil(10),
         )
 }
@@ -945,17 +945,17 @@ fn within_similarity(distance: usize, longer: usize) -> bool {
 
 /// Candidate pairs `(i, j)` with `i < j` among quotes with distinct
 /// normalized texts, from shared n-grams that are not too common.
-fn candidate_pairs(reps: &[&Norm]) -> Vec<(usize, usize)> {
+fn candidate_pairs(reps: &[Norm]) -> Vec<(usize, usize)> {
     candidate_pairs_in(reps, HIT_PASS_BYTES)
 }
 
 /// [`candidate_pairs`] in passes of `pass_bytes` of hits.
-fn candidate_pairs_in(reps: &[&Norm], pass_bytes: usize) -> Vec<(usize, usize)> {
+fn candidate_pairs_in(reps: &[Norm], pass_bytes: usize) -> Vec<(usize, usize)> {
     // Sorted, for binary search (a tree costs more per lookup).
     let mut short_grams: Vec<u64> = reps
         .iter()
         .filter(|q| q.words.len() < GRAM)
-        .map(|q| gram_key(&q.words, 0, q.words.len()))
+        .map(|q| gram_key(q.words, 0, q.words.len()))
         .collect();
     short_grams.sort_unstable();
     short_grams.dedup();
@@ -1063,11 +1063,11 @@ fn group_indices(quotes: &[Held], norms: &[Norm]) -> Vec<Vec<usize>> {
     for (i, q) in quotes.iter().enumerate() {
         members[q.norm as usize].push(i);
     }
-    let reps: Vec<&Norm> = norms.iter().collect();
+    let reps = norms;
     let mut parent: Vec<usize> = (0..reps.len()).collect();
-    let pairs: Vec<(usize, usize)> = candidate_pairs(&reps)
+    let pairs: Vec<(usize, usize)> = candidate_pairs(reps)
         .into_par_iter()
-        .filter(|&(i, j)| same_quote(reps[i], reps[j]))
+        .filter(|&(i, j)| same_quote(&reps[i], &reps[j]))
         .collect();
     for (i, j) in pairs {
         let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
@@ -1083,12 +1083,22 @@ fn group_indices(quotes: &[Held], norms: &[Norm]) -> Vec<Vec<usize>> {
     groups.into_values().collect()
 }
 
-/// A normalized quotation, held once however many quotes have it.
-struct Norm {
-    text: Box<str>,
+/// A normalized quotation, held once however many quotes have it (a view
+/// into the [`Tables`]' storage).
+#[derive(Clone, Copy)]
+struct Norm<'a> {
+    text: &'a str,
     /// Each word of `text`, hashed (xxh3).
-    words: Box<[u64]>,
+    words: &'a [u64],
     /// See [`specific`].
+    specific: bool,
+}
+
+/// Where a [`Norm`] is in the [`Tables`]' storage: the ends of its text
+/// and of its words.
+struct NormAt {
+    text: (usize, usize),
+    words: (usize, usize),
     specific: bool,
 }
 
@@ -1150,10 +1160,15 @@ impl<T> Interned<T> {
 }
 
 /// The normalized texts and speaker names of the held quotes, each stored
-/// once.
+/// once. The texts and their word hashes are stored end to end in two
+/// vectors, not in an allocation each: those were carved out of the heap
+/// between the reading threads' short-lived buffers, which their pages
+/// then could not hand back (at a million documents some 200 MB).
 #[derive(Default)]
 struct Tables {
-    norms: Interned<Norm>,
+    norms: Interned<NormAt>,
+    texts: String,
+    words: Vec<u64>,
     names: Interned<Box<str>>,
 }
 
@@ -1172,16 +1187,19 @@ impl Tables {
             ..
         } = q;
         let h = xxh3_64(norm.as_bytes());
-        let norm = match self.norms.find(h, |n| *n.text == *norm) {
+        let texts = &self.texts;
+        let norm = match self.norms.find(h, |n| texts[n.text.0..n.text.1] == *norm) {
             Some(id) => id,
-            None => self.norms.add(
-                h,
-                Norm {
-                    text: norm.into_boxed_str(),
-                    words: words.into_boxed_slice(),
+            None => {
+                let at = NormAt {
+                    text: (self.texts.len(), self.texts.len() + norm.len()),
+                    words: (self.words.len(), self.words.len() + words.len()),
                     specific,
-                },
-            ),
+                };
+                self.texts.push_str(&norm);
+                self.words.extend_from_slice(&words);
+                self.norms.add(h, at)
+            }
         };
         Held {
             doc: doc as u32,
@@ -1202,6 +1220,19 @@ impl Tables {
             Some(id) => id,
             None => self.names.add(h, name.into()),
         }
+    }
+
+    /// Every distinct normalized quotation, by number.
+    fn norms(&self) -> Vec<Norm<'_>> {
+        self.norms
+            .items
+            .iter()
+            .map(|n| Norm {
+                text: &self.texts[n.text.0..n.text.1],
+                words: &self.words[n.words.0..n.words.1],
+                specific: n.specific,
+            })
+            .collect()
     }
 
     fn name_of(&self, id: u32) -> Option<&str> {
@@ -1501,7 +1532,10 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
     }
     drop(may);
     quotes.shrink_to_fit();
-    let mut groups: Vec<Vec<&Held>> = group_indices(&quotes, &tables.norms.items)
+    // The reading threads' buffers are gone: their pages go back before
+    // the index of n-grams is built.
+    crate::scan::give_back_memory();
+    let mut groups: Vec<Vec<&Held>> = group_indices(&quotes, &tables.norms())
         .into_iter()
         .map(|g| {
             let mut members: Vec<&Held> = g.iter().map(|&i| &quotes[i]).collect();
@@ -1560,7 +1594,7 @@ mod tests {
         for q in quotes {
             tables.hold(q);
         }
-        let reps: Vec<&Norm> = tables.norms.items.iter().collect();
+        let reps = tables.norms();
         let whole = candidate_pairs_in(&reps, usize::MAX);
         assert!(whole.len() > 5, "{}", whole.len());
         for pass_bytes in [8, 64, 1000] {
