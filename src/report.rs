@@ -17,8 +17,8 @@ struct JsonReport<'a> {
     documents: &'a [Document],
     skipped: &'a [Skipped],
     warnings: &'a [String],
-    passages: Vec<JsonPassage<'a>>,
-    clusters: Vec<JsonCluster<'a>>,
+    passages: JsonPassages<'a>,
+    clusters: JsonClusters<'a>,
     quotes: &'a [QuoteGroup],
     stats: &'a ScanStats,
 }
@@ -49,42 +49,62 @@ struct JsonCluster<'a> {
     provenance: Option<&'a Provenance>,
 }
 
+/// A report's passages as the contract has them (document ids for
+/// indices), made one at a time as they are written: gathered first, at a
+/// million documents they took some 120 MB.
+struct JsonPassages<'a>(&'a Report);
+
+impl Serialize for JsonPassages<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        let witness = |w: &crate::align::Witness| JsonWitness {
+            doc: report.documents[w.doc].id.as_str(),
+            start: w.start,
+            end: w.end,
+        };
+        s.collect_seq(report.passages.iter().map(|p| JsonPassage {
+            id: p.id,
+            cluster: p.cluster,
+            similarity: p.similarity,
+            tokens: p.tokens,
+            a: witness(&p.a),
+            b: witness(&p.b),
+        }))
+    }
+}
+
+/// A report's clusters as the contract has them, one at a time as they
+/// are written (as [`JsonPassages`]).
+struct JsonClusters<'a>(&'a Report);
+
+impl Serialize for JsonClusters<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        s.collect_seq(report.clusters.iter().map(|c| {
+            JsonCluster {
+                id: c.id,
+                docs: c
+                    .docs
+                    .iter()
+                    .map(|&d| report.documents[d].id.as_str())
+                    .collect(),
+                passages: &c.passages,
+                provenance: c.provenance.as_ref(),
+            }
+        }))
+    }
+}
+
 /// Write the report as one JSON object (pretty-printed, newline-terminated).
 pub fn write_json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
-    let id = |d: usize| report.documents[d].id.as_str();
-    let witness = |w: &crate::align::Witness| JsonWitness {
-        doc: id(w.doc),
-        start: w.start,
-        end: w.end,
-    };
     let json = JsonReport {
         version: 1,
         offsets: "utf8-bytes",
         documents: &report.documents,
         skipped: &report.skipped,
         warnings: &report.warnings,
-        passages: report
-            .passages
-            .iter()
-            .map(|p| JsonPassage {
-                id: p.id,
-                cluster: p.cluster,
-                similarity: p.similarity,
-                tokens: p.tokens,
-                a: witness(&p.a),
-                b: witness(&p.b),
-            })
-            .collect(),
-        clusters: report
-            .clusters
-            .iter()
-            .map(|c| JsonCluster {
-                id: c.id,
-                docs: c.docs.iter().map(|&d| id(d)).collect(),
-                passages: &c.passages,
-                provenance: c.provenance.as_ref(),
-            })
-            .collect(),
+        passages: JsonPassages(report),
+        clusters: JsonClusters(report),
         quotes: &report.quotes,
         stats: &report.stats,
     };
