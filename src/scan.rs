@@ -73,8 +73,8 @@ pub struct Settings {
     /// Run the provenance pass on each cluster.
     pub provenance: bool,
     /// About how many bytes of shingled documents (tokens, shingle
-    /// hashes, seeds: some 8 bytes per byte of text) a scan may hold at
-    /// once. A corpus within it is shingled once and held through every
+    /// hashes, seeds: counted as 8 bytes per byte of text, some 5 to 6 in
+    /// fact) a scan may hold at once. A corpus within it is shingled once and held through every
     /// stage; a larger one is shingled in parts, again for each stage
     /// that needs it, which costs time and saves memory. The report is the
     /// same either way.
@@ -1049,9 +1049,10 @@ fn shingle_part(
     Ok(docs.into_iter().unzip())
 }
 
-/// About how many bytes a document takes shingled: 41 bytes a token
-/// (offsets and hash, shingle hash, seed, flag), a token every 5 to 6
-/// bytes of text.
+/// About how many bytes a document takes shingled, with room to spare:
+/// some 33 bytes a token (offsets and hash 16, shingle hash 8, seed 8,
+/// flag 1), a token every 5 to 6 bytes of text, plus the text itself when
+/// it is read back from the temporary file.
 fn shingled_size(d: &Document) -> usize {
     d.text_len() * 8 + 64
 }

@@ -232,17 +232,14 @@ impl ShingledDoc {
     /// [`ShingledDoc::set_seeds`] with the verdict on each shingle given,
     /// by position.
     pub(crate) fn set_seeds_where(&mut self, keep: &[bool]) {
-        self.seeds.clear();
         self.common.clear();
-        let kept = keep
-            .iter()
-            .take(self.shingles.len())
-            .filter(|&&k| k)
-            .count();
-        self.seeds.reserve_exact(kept);
-        for (i, &keep) in keep.iter().take(self.shingles.len()).enumerate() {
+        // Sorted as (hash, position) pairs, then the hash cut to its high
+        // half: sorting positions by a hash looked up at each comparison
+        // is slower.
+        let mut by_hash: Vec<(u64, u32)> = Vec::with_capacity(self.shingles.len());
+        for (i, (&h, &keep)) in self.shingles.iter().zip(keep).enumerate() {
             if keep {
-                self.seeds.push((0, i as u32));
+                by_hash.push((h, i as u32));
             } else {
                 if self.common.is_empty() {
                     self.common.resize(self.shingles.len(), false);
@@ -250,17 +247,11 @@ impl ShingledDoc {
                 self.common[i] = true;
             }
         }
-        // Sorted as (hash, position) pairs side by side: faster than
-        // sorting positions by a hash looked up at each comparison.
-        let mut by_hash: Vec<(u64, u32)> = self
-            .seeds
-            .iter()
-            .map(|&(_, p)| (self.shingles[p as usize], p))
-            .collect();
         by_hash.sort_unstable();
-        for (s, (h, p)) in self.seeds.iter_mut().zip(by_hash) {
-            *s = ((h >> 32) as u32, p);
-        }
+        self.seeds.clear();
+        self.seeds.reserve_exact(by_hash.len());
+        self.seeds
+            .extend(by_hash.iter().map(|&(h, p)| ((h >> 32) as u32, p)));
     }
 
     /// The hash of each seed, in token order (the shingles that are not
