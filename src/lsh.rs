@@ -371,11 +371,7 @@ pub(crate) const PAIR_PASS_BYTES: usize = 128 << 20;
 fn for_each_bucket(sorted: &[u64], owner_mask: u64, mut f: impl FnMut(&[u64])) {
     let mut i = 0;
     while i < sorted.len() {
-        let key = sorted[i] & !owner_mask;
-        let mut j = i + 1;
-        while j < sorted.len() && sorted[j] & !owner_mask == key {
-            j += 1;
-        }
+        let j = bucket_end(sorted, owner_mask, i);
         if j - i > 1 {
             f(&sorted[i..j]);
         }
@@ -399,6 +395,17 @@ fn sorted_parts(entries: &mut Vec<u64>, owner_mask: u64) -> Vec<&[u64]> {
         .collect()
 }
 
+/// The end of the bucket (the run of entries with `sorted[i]`'s key) that
+/// starts at `i`.
+fn bucket_end(sorted: &[u64], owner_mask: u64, i: usize) -> usize {
+    let key = sorted[i] & !owner_mask;
+    i + 1
+        + sorted[i + 1..]
+            .iter()
+            .take_while(|&&e| e & !owner_mask == key)
+            .count()
+}
+
 /// Keep, in order, only the entries of buckets (runs of equal key in
 /// `sorted`) that hold two owners or more, and hand back the memory of
 /// the rest: most band keys are a single window's, and the passes over
@@ -408,11 +415,7 @@ fn keep_shared(sorted: &mut Vec<u64>, owner_mask: u64) {
     let mut kept = 0;
     let mut i = 0;
     while i < sorted.len() {
-        let key = sorted[i] & !owner_mask;
-        let mut j = i + 1;
-        while j < sorted.len() && sorted[j] & !owner_mask == key {
-            j += 1;
-        }
+        let j = bucket_end(sorted, owner_mask, i);
         if j - i > 1 {
             sorted.copy_within(i..j, kept);
             kept += j - i;

@@ -1057,13 +1057,12 @@ fn root(parent: &mut [usize], mut i: usize) -> usize {
 /// with equal normalized text share one [`Norm`]; only distinct texts go
 /// through the n-gram index and the fuzzy test, so a quote repeated in
 /// thousands of documents stays cheap.
-fn group_indices(quotes: &[Held], norms: &[Norm]) -> Vec<Vec<usize>> {
+fn group_indices(quotes: &[Held], reps: &[Norm]) -> Vec<Vec<usize>> {
     // The quotes of each normalized text, in order.
-    let mut members: Vec<Vec<usize>> = vec![Vec::new(); norms.len()];
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); reps.len()];
     for (i, q) in quotes.iter().enumerate() {
         members[q.norm as usize].push(i);
     }
-    let reps = norms;
     let mut parent: Vec<usize> = (0..reps.len()).collect();
     let pairs: Vec<(usize, usize)> = candidate_pairs(reps)
         .into_par_iter()
@@ -1161,9 +1160,10 @@ impl<T> Interned<T> {
 
 /// The normalized texts and speaker names of the held quotes, each stored
 /// once. The texts and their word hashes are stored end to end in two
-/// vectors, not in an allocation each: those were carved out of the heap
-/// between the reading threads' short-lived buffers, which their pages
-/// then could not hand back (at a million documents some 200 MB).
+/// vectors rather than in two allocations per quotation, which the
+/// reading threads made between their short-lived buffers (at a million
+/// documents, 856,000 distinct quotations: RSS after extracting, heap
+/// handed back, 1,130 → 1,119 MB).
 #[derive(Default)]
 struct Tables {
     norms: Interned<NormAt>,

@@ -74,10 +74,10 @@ pub struct Settings {
     pub provenance: bool,
     /// About how many bytes of shingled documents (tokens, shingle
     /// hashes, seeds: counted as 8 bytes per byte of text, some 5 to 6 in
-    /// fact) a scan may hold at once. A corpus within it is shingled once and held through every
-    /// stage; a larger one is shingled in parts, again for each stage
-    /// that needs it, which costs time and saves memory. The report is the
-    /// same either way.
+    /// fact) a scan may hold at once. A corpus within it is shingled once
+    /// and held through every stage; a larger one is shingled in parts,
+    /// again for each stage that needs it, which costs time and saves
+    /// memory. The report is the same either way.
     pub shingle_memory: usize,
     /// Run the quote audit.
     pub quotes: bool,
