@@ -659,6 +659,36 @@ fn merge_overlapping(mut v: Vec<Alignment>) -> Vec<Alignment> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn seeds_equal_in_their_high_bits_only_do_not_match() {
+        // Shingle 0 of each document shares its high 32 bits with the
+        // other's but not its whole hash; shingle 1 is the same in both.
+        let doc = |first: u64| {
+            let mut d = ShingledDoc {
+                tokens: vec![
+                    Token {
+                        start: 0,
+                        end: 0,
+                        hash: 0
+                    };
+                    2
+                ],
+                shingles: vec![first, 0x1234_5678_9ABC_DEF0],
+                ..ShingledDoc::default()
+            };
+            d.set_seeds(|_| true);
+            d
+        };
+        let (a, b) = (doc(0xAAAA_BBBB_0000_0001), doc(0xAAAA_BBBB_0000_0002));
+        assert_eq!(a.seeds[0].0, b.seeds[0].0);
+        let runs: Vec<(usize, usize)> = seed_runs(&a, &b, 1).iter().map(|r| (r.a0, r.b0)).collect();
+        assert_eq!(runs, [(1, 1)]);
+        // With whole hashes equal, both match.
+        let c = doc(0xAAAA_BBBB_0000_0001);
+        assert_eq!(seed_runs(&a, &c, 1).len(), 1);
+        assert_eq!(seed_runs(&a, &c, 1)[0].a1, 2);
+    }
+
     /// Two documents whose shingles are all common except every
     /// `every`-th one of `a` (as in a corpus of stock phrases).
     fn sparse_seeds(text_a: &str, text_b: &str, every: usize) -> (ShingledDoc, ShingledDoc) {

@@ -380,8 +380,9 @@ fn for_each_bucket(sorted: &[u64], owner_mask: u64, mut f: impl FnMut(&[u64])) {
 }
 
 /// Sort packed entries, drop repeats (one owner entered twice in a
-/// bucket), and cut them into the 256 runs of equal top byte, for buckets
-/// to be scanned in parallel.
+/// bucket) and the entries of one-owner buckets ([`keep_shared`]), and cut
+/// the rest into the 256 runs of equal top byte, for buckets to be scanned
+/// in parallel.
 fn sorted_parts(entries: &mut Vec<u64>, owner_mask: u64) -> Vec<&[u64]> {
     partition_sorted(entries);
     entries.dedup();

@@ -406,11 +406,7 @@ pub fn scan_with_progress(
     // clusters are attributed, so that its working memory (at a million
     // documents some 800 MB at its peak) does not come on top of their
     // provenance (some 460 MB), which the report holds to the end.
-    let quotes = if settings.quotes {
-        audit_quotes(&documents)?
-    } else {
-        Vec::new()
-    };
+    let quotes = quotes_if_asked(&documents, settings)?;
     give_back_memory();
     clock.lap("quotes");
     // Cluster, then attribute.
@@ -552,12 +548,8 @@ pub fn scan_shingled_pairs(
     let mut passages = align_pairs(&|d| (&docs[d], texts.get(d)), &pairs, settings, &Silent);
     drop(loaded);
     number_passages(&mut passages);
+    let quotes = quotes_if_asked(&documents, settings)?;
     let clusters = cluster_and_attribute(&documents, &mut passages, settings)?;
-    let quotes = if settings.quotes {
-        audit_quotes(&documents)?
-    } else {
-        Vec::new()
-    };
     Ok(Report {
         documents,
         skipped: Vec::new(),
@@ -567,6 +559,15 @@ pub fn scan_shingled_pairs(
         quotes,
         stats,
     })
+}
+
+/// The quote audit of `documents` when `settings` asks for it.
+fn quotes_if_asked(documents: &[Document], settings: &Settings) -> Result<Vec<QuoteGroup>> {
+    if settings.quotes {
+        audit_quotes(documents)
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 /// Candidate pairs without self-pairs or repeats, each oriented so the
