@@ -199,10 +199,21 @@ fn make_quote(text: &str, marks: (usize, usize, usize, usize), nested: bool) -> 
     })
 }
 
+/// The characters of `para` that start with one of three bytes, with
+/// their byte offsets. The bytes must be ASCII or lead bytes of UTF-8
+/// sequences (never continuation bytes), so that each hit is a character
+/// boundary. Quote marks are rare: the scanners below jump from one
+/// candidate to the next (memchr) instead of decoding every character.
+fn chars_led_by(para: &str, lead: [u8; 3]) -> impl Iterator<Item = (usize, char)> + '_ {
+    memchr::memchr3_iter(lead[0], lead[1], lead[2], para.as_bytes())
+        .filter_map(move |i| Some((i, para.get(i..)?.chars().next()?)))
+}
+
 /// Double-quoted spans in one paragraph starting at byte `base`.
 fn double_quotes(text: &str, base: usize, para: &str, out: &mut Vec<Quote>) {
     let mut open: Option<(usize, usize)> = None;
-    for (i, c) in para.char_indices() {
+    // `"`, and the lead bytes of `“ ” „` (0xE2) and `« »` (0xC2).
+    for (i, c) in chars_led_by(para, [b'"', 0xC2, 0xE2]) {
         let at = base + i;
         let len = c.len_utf8();
         match (c, open) {
@@ -238,15 +249,19 @@ fn is_close_single(prev: Option<char>, c: char, next: Option<char>) -> bool {
 
 /// Single-quoted spans in one paragraph (apostrophes are skipped).
 fn single_quotes(text: &str, base: usize, para: &str, out: &mut Vec<Quote>) {
-    let chars: Vec<(usize, char)> = para.char_indices().collect();
     let mut open: Option<(usize, char)> = None;
-    for (k, &(i, c)) in chars.iter().enumerate() {
-        let prev = k.checked_sub(1).and_then(|p| chars.get(p)).map(|x| x.1);
-        let next = chars.get(k + 1).map(|x| x.1);
+    // `"`, `'`, and the lead byte of `‘ ’ “ ”` (0xE2); the characters
+    // around a mark are decoded only for a mark.
+    for (i, c) in chars_led_by(para, [b'"', b'\'', 0xE2]) {
         if matches!(c, '“' | '”' | '"') {
             open = None;
             continue;
         }
+        if !matches!(c, '‘' | '’' | '\'') {
+            continue;
+        }
+        let prev = para.get(..i).and_then(|p| p.chars().next_back());
+        let next = para.get(i + c.len_utf8()..).and_then(|n| n.chars().next());
         if let Some((o, oc)) = open
             && is_close_single(prev, c, next)
             && (oc == '\'') == (c == '\'')
