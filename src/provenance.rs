@@ -314,20 +314,21 @@ fn find_mentions(text: &str, extra: &[(String, Vec<String>)]) -> Vec<Mention> {
         }
         r.1 = i + 1;
     }
+    // Only bytes that start an alias are tried: never a UTF-8 continuation
+    // byte, so each is a character's start; `whole_word` then checks that
+    // no letter or digit comes before it, which makes it a word's start.
     let bytes = text.as_bytes();
-    let mut prev_word = false;
-    for (s, c) in text.char_indices() {
-        let word = is_word_char(c);
-        if word && !prev_word {
-            let (from, to) = by_first[bytes[s] as usize];
-            for &(_, k) in &order[from..to] {
-                let form = aliases[k].1;
-                if bytes[s..].starts_with(form.as_bytes()) && whole_word(text, s, s + form.len()) {
-                    found.push((s, s + form.len(), k));
-                }
+    for (s, &b) in bytes.iter().enumerate() {
+        let (from, to) = by_first[b as usize];
+        if from == to {
+            continue;
+        }
+        for &(_, k) in &order[from..to] {
+            let form = aliases[k].1;
+            if bytes[s..].starts_with(form.as_bytes()) && whole_word(text, s, s + form.len()) {
+                found.push((s, s + form.len(), k));
             }
         }
-        prev_word = word;
     }
     found.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
     let mut kept: Vec<Mention> = Vec::new();
