@@ -272,47 +272,90 @@ struct Mention {
     end: usize,
 }
 
+/// The names a credit may give: the known wire services' forms and a
+/// cluster's own outlets (`extra`), arranged for [`find_mentions`]. Built
+/// once for many texts (a cluster's witnesses, every document of the quote
+/// audit), not once per text.
+pub(crate) struct Aliases<'a> {
+    /// `(canonical name, form)`, `extra` first: ties keep this order.
+    aliases: Vec<(&'a str, &'a str)>,
+    /// Aliases that start with a letter or digit, as `(first byte, alias)`,
+    /// sorted; `by_first[b]` is the range of those starting with byte `b`.
+    order: Vec<(u8, usize)>,
+    by_first: Box<[(usize, usize); 256]>,
+    /// The other aliases, searched for one by one.
+    others: Vec<usize>,
+}
+
+impl<'a> Aliases<'a> {
+    /// The wire services' forms, with `extra` outlets as `(canonical name,
+    /// forms)` before them.
+    pub(crate) fn new(extra: &'a [(String, Vec<String>)]) -> Self {
+        let aliases: Vec<(&str, &str)> = extra
+            .iter()
+            .flat_map(|(name, forms)| forms.iter().map(move |f| (name.as_str(), f.as_str())))
+            .chain(
+                SOURCES
+                    .iter()
+                    .flat_map(|(name, forms)| forms.iter().map(move |f| (*name, *f))),
+            )
+            .filter(|(_, f)| !f.is_empty())
+            .collect();
+        let starts_word = |f: &str| f.chars().next().is_some_and(is_word_char);
+        let mut order: Vec<(u8, usize)> = Vec::new();
+        let mut others = Vec::new();
+        for (k, (_, form)) in aliases.iter().enumerate() {
+            if starts_word(form) {
+                order.push((form.as_bytes()[0], k));
+            } else {
+                others.push(k);
+            }
+        }
+        order.sort_unstable();
+        let mut by_first = Box::new([(0usize, 0usize); 256]);
+        for (i, &(b, _)) in order.iter().enumerate() {
+            let r = &mut by_first[b as usize];
+            if r.1 == 0 {
+                r.0 = i;
+            }
+            r.1 = i + 1;
+        }
+        Aliases {
+            aliases,
+            order,
+            by_first,
+            others,
+        }
+    }
+}
+
+/// The wire services' forms alone, built once.
+pub(crate) fn wire_aliases() -> &'static Aliases<'static> {
+    static WIRES: std::sync::OnceLock<Aliases<'static>> = std::sync::OnceLock::new();
+    WIRES.get_or_init(|| Aliases::new(&[]))
+}
+
 /// Every whole-word occurrence of an alias; overlaps keep the longest.
 ///
 /// One pass over the text: an alias that starts with a letter or digit can
-/// only match where a word starts, so only word starts are tried (other
-/// aliases, from unusual outlet names, are searched for one by one).
-fn find_mentions(text: &str, extra: &[(String, Vec<String>)]) -> Vec<Mention> {
-    let aliases: Vec<(&str, &str)> = extra
-        .iter()
-        .flat_map(|(name, forms)| forms.iter().map(move |f| (name.as_str(), f.as_str())))
-        .chain(
-            SOURCES
-                .iter()
-                .flat_map(|(name, forms)| forms.iter().map(move |f| (*name, *f))),
-        )
-        .filter(|(_, f)| !f.is_empty())
-        .collect();
-    let starts_word = |f: &str| f.chars().next().is_some_and(is_word_char);
+/// only match where a word starts, so only bytes that start one are tried
+/// (other aliases, from unusual outlet names, are searched for one by one).
+fn find_mentions(text: &str, table: &Aliases) -> Vec<Mention> {
+    let Aliases {
+        aliases,
+        order,
+        by_first,
+        others,
+    } = table;
     // (start, end, alias): ties keep the alias table's order.
     let mut found: Vec<(usize, usize, usize)> = Vec::new();
-    // Aliases that start a word, grouped by first byte: `by_first[b]` is
-    // the range of `order` holding those starting with byte `b`.
-    let mut order: Vec<(u8, usize)> = Vec::new();
-    for (k, (_, form)) in aliases.iter().enumerate() {
-        if starts_word(form) {
-            order.push((form.as_bytes()[0], k));
-        } else {
-            for (s, m) in text.match_indices(form) {
-                if whole_word(text, s, s + m.len()) {
-                    found.push((s, s + m.len(), k));
-                }
+    for &k in others {
+        let form = aliases[k].1;
+        for (s, m) in text.match_indices(form) {
+            if whole_word(text, s, s + m.len()) {
+                found.push((s, s + m.len(), k));
             }
         }
-    }
-    order.sort_unstable();
-    let mut by_first = [(0usize, 0usize); 256];
-    for (i, &(b, _)) in order.iter().enumerate() {
-        let r = &mut by_first[b as usize];
-        if r.1 == 0 {
-            r.0 = i;
-        }
-        r.1 = i + 1;
     }
     // Only bytes that start an alias are tried: never a UTF-8 continuation
     // byte, so each is a character's start; `whole_word` then checks that
@@ -425,10 +468,9 @@ fn trigger_start(text: &str, name_start: usize, before_raw: &str, trig: &str) ->
     }
 }
 
-/// Find credits in `text`. `extra` adds outlets to look for as
-/// `(canonical name, forms)`.
-pub(crate) fn find_credits(text: &str, extra: &[(String, Vec<String>)]) -> Vec<Credit> {
-    let mentions = find_mentions(text, extra);
+/// Find credits in `text` to the names of `aliases`.
+pub(crate) fn find_credits(text: &str, aliases: &Aliases) -> Vec<Credit> {
+    let mentions = find_mentions(text, aliases);
     let mut credits: Vec<Credit> = Vec::new();
     for m in &mentions {
         if let Some((strength, report_level, start, end)) = classify(text, m) {
@@ -896,10 +938,11 @@ fn is_any_outlet(views: &[View], name: &str) -> bool {
 
 fn fill_credits(views: &mut [View]) {
     let extra = mate_aliases(views);
+    let aliases = Aliases::new(&extra);
     for v in views.iter_mut() {
         let own = v.canonical.clone();
         let body = slice(&v.doc.text, 0, crate::quotes::body_end(&v.doc.text));
-        v.credits = find_credits(body, &extra)
+        v.credits = find_credits(body, &aliases)
             .into_iter()
             .filter(|c| own.as_deref().is_none_or(|o| !same_name(o, &c.name)))
             .collect();
@@ -1448,7 +1491,7 @@ mod tests {
         ];
         for t in &texts {
             for ex in [&extra[..], &[]] {
-                let got: Vec<_> = find_mentions(t, ex)
+                let got: Vec<_> = find_mentions(t, &Aliases::new(ex))
                     .into_iter()
                     .map(|m| (m.name, m.start, m.end))
                     .collect();
@@ -1773,7 +1816,7 @@ mod tests {
     #[test]
     fn credit_patterns() {
         let names = |t: &str| {
-            find_credits(t, &[])
+            find_credits(t, wire_aliases())
                 .into_iter()
                 .map(|c| c.name)
                 .collect::<Vec<_>>()

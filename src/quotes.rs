@@ -48,7 +48,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::align::{bounded_levenshtein, levenshtein_bytes};
 use crate::corpus::Document;
 use crate::error::Result;
-use crate::provenance::{canonical_outlet, find_credits, floor_boundary, slice};
+use crate::provenance::{canonical_outlet, find_credits, floor_boundary, slice, wire_aliases};
 
 /// One occurrence of a quotation in one document.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -770,7 +770,7 @@ fn doc_credits(doc: &Document, text: &str) -> Vec<String> {
     let body = slice(text, 0, body_end(text));
     let own = doc.outlet.as_deref().map(canonical_outlet);
     let mut names: Vec<String> = Vec::new();
-    for c in find_credits(body, &[]) {
+    for c in find_credits(body, wire_aliases()) {
         let is_own = own
             .as_deref()
             .is_some_and(|o| o.eq_ignore_ascii_case(&c.name));
