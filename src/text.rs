@@ -254,22 +254,34 @@ pub fn tokens(text: &str) -> Vec<Token> {
 /// The normalized form of the token at `text[start..end]`, as hashed.
 pub fn normalized(text: &str, start: usize, end: usize) -> String {
     let mut norm = String::new();
+    normalized_into(text, start, end, &mut norm, &mut Vec::new());
+    norm
+}
+
+/// [`normalized`] into `norm` (cleared first), with `scratch` for the
+/// tokens of the piece: no allocation once both have grown.
+pub(crate) fn normalized_into(
+    text: &str,
+    start: usize,
+    end: usize,
+    norm: &mut String,
+    scratch: &mut Vec<Token>,
+) {
+    norm.clear();
     let Some(piece) = text.get(start..end) else {
-        return norm;
+        return;
     };
-    let mut t = Vec::new();
-    tokenize(piece, &mut t);
-    if let Some(first) = t.first() {
+    tokenize(piece, scratch);
+    if let Some(first) = scratch.first() {
         if let Some(c) = piece.chars().next()
             && is_unspaced_script(c)
         {
             norm.extend(c.to_lowercase());
-            return norm;
+            return;
         }
-        scan_word(piece, first.start as usize, piece.len(), &mut norm);
-        fold_spelling(&mut norm);
+        scan_word(piece, first.start as usize, piece.len(), norm);
+        fold_spelling(norm);
     }
-    norm
 }
 
 fn push(out: &mut Vec<Token>, start: usize, end: usize, norm: &str) {
