@@ -142,14 +142,27 @@ fn is_comments_marker(t: &str) -> bool {
     if !matches!(t.as_bytes().first(), Some(b) if b"rcfjlRCFJL".contains(b)) {
         return false;
     }
+    let is_marker = |head: &str| {
+        head.starts_with("reader comments")
+            || head.starts_with("comments (")
+            || head == "comments"
+            || head.starts_with("facebook conversations")
+            || head.starts_with("join the conversation")
+            || head.starts_with("leave a comment")
+    };
     // The longest marker has 22 characters; lowercasing never shortens.
+    // Most lines are ASCII in their first 24 bytes: lowercased on the
+    // stack, without the allocation and the Unicode lowercasing.
+    let bytes = t.as_bytes();
+    let n = bytes.len().min(24);
+    if bytes[..n].is_ascii() {
+        let mut head = [0u8; 24];
+        head[..n].copy_from_slice(&bytes[..n]);
+        head[..n].make_ascii_lowercase();
+        return std::str::from_utf8(&head[..n]).is_ok_and(is_marker);
+    }
     let head: String = t.chars().take(24).flat_map(char::to_lowercase).collect();
-    head.starts_with("reader comments")
-        || head.starts_with("comments (")
-        || (head == "comments" && t.chars().count() <= 24)
-        || head.starts_with("facebook conversations")
-        || head.starts_with("join the conversation")
-        || head.starts_with("leave a comment")
+    is_marker(&head) && (head != "comments" || t.chars().count() <= 24)
 }
 
 /// Paragraphs (lines) of `text[..end]` with their byte offsets.
