@@ -765,15 +765,21 @@ fn find_dateline(text: &str) -> Option<(usize, usize)> {
     None
 }
 
+/// The longest place a dateline names, in bytes.
+const MAX_PLACE: usize = 60;
+
 /// Length of the dateline prefix of a paragraph, if it has one.
 fn dateline_prefix(line: &str) -> Option<usize> {
+    // A place has at most 60 bytes, so only a separator starting there
+    // counts: the rest of the paragraph is not searched.
+    let head = &line[..floor_boundary(line, MAX_PLACE + " —".len())];
     let (sep_at, sep_len) = [":", " -", " —", " –"]
         .iter()
-        .filter_map(|s| line.find(s).map(|k| (k, s.len())))
+        .filter_map(|s| head.find(s).map(|k| (k, s.len())))
         .min()?;
     let place = line.get(..sep_at)?;
     let body = line.get(sep_at + sep_len..)?;
-    if place.len() > 60 || !body.starts_with(char::is_whitespace) || body.trim().len() < 40 {
+    if place.len() > MAX_PLACE || !body.starts_with(char::is_whitespace) || body.trim().len() < 40 {
         return None;
     }
     let outside_parens: String = strip_parens(place);
@@ -1876,6 +1882,26 @@ mod tests {
             )
             .is_none()
         );
+    }
+
+    #[test]
+    fn a_place_may_take_sixty_bytes_and_no_more() {
+        let body = " Officials said on Tuesday that the talks would resume next week.";
+        // PESHAWAR and 26 one-letter capitalized words: 60 bytes.
+        let place = format!("PESHAWAR{}", " X".repeat(26));
+        assert_eq!(place.len(), 60);
+        assert_eq!(dateline_prefix(&format!("{place}:{body}")), Some(61));
+        assert_eq!(dateline_prefix(&format!("{place} —{body}")), Some(64));
+        assert_eq!(dateline_prefix(&format!("{place}X:{body}")), None);
+        // A separator past the first 60 bytes does not count, even when a
+        // later paragraph text holds one.
+        assert_eq!(dateline_prefix(&format!("{place}X and more:{body}")), None);
+        // Multibyte characters around the cut.
+        let accented = format!("SÃO PAULO{}", " É".repeat(16));
+        assert_eq!(accented.len(), 58);
+        assert_eq!(dateline_prefix(&format!("{accented}:{body}")), Some(59));
+        // Byte 64 falls inside an É of the body here.
+        assert_eq!(dateline_prefix(&format!("{accented}: xÉÉ{body}")), Some(59));
     }
 
     #[test]
