@@ -496,7 +496,7 @@ pub(crate) fn levenshtein(a: &[u64], b: &[u64]) -> usize {
 }
 
 /// Levenshtein distance of two token sequences by the bit-parallel
-/// algorithm of [`levenshtein_bytes`]: the rows holding a column's token
+/// algorithm of [`levenshtein_bytes_within`]: the rows holding a column's token
 /// are found by binary search in the rows sorted by token.
 fn levenshtein_tokens(a: &[u64], b: &[u64]) -> usize {
     let (rows, cols) = if a.len() <= b.len() { (a, b) } else { (b, a) };
@@ -560,14 +560,26 @@ pub(crate) fn bounded_levenshtein<T: PartialEq>(a: &[T], b: &[T], k: usize) -> O
     (d <= k).then_some(d)
 }
 
+/// The Levenshtein distance of two byte strings (tests).
+#[cfg(test)]
+fn levenshtein_bytes(a: &[u8], b: &[u8]) -> usize {
+    levenshtein_bytes_within(a, b, usize::MAX).unwrap_or(usize::MAX)
+}
+
 /// Levenshtein distance of two byte strings by Myers' bit-parallel
 /// algorithm (Myers 1999), with Hyyrö's blocks for strings over 64 bytes:
 /// the shorter string's bytes are the rows, 64 rows a word, and one column
 /// costs a few word operations per block instead of one step per cell.
-pub(crate) fn levenshtein_bytes(a: &[u8], b: &[u8]) -> usize {
+/// Returns it when it is at most `k`, else `None`, found early:
+/// the last row's value changes by at most one per column, so once it
+/// exceeds `k` by more than the columns left, the distance will too. For
+/// two different texts it falls slowly (a column matches few rows) and
+/// the test stops the table after about a third of its columns at the
+/// quote audit's threshold.
+pub(crate) fn levenshtein_bytes_within(a: &[u8], b: &[u8], k: usize) -> Option<usize> {
     let (rows, cols) = if a.len() <= b.len() { (a, b) } else { (b, a) };
     if rows.is_empty() {
-        return cols.len();
+        return (cols.len() <= k).then_some(cols.len());
     }
     let mut table = BitColumns::new(rows.len());
     let blocks = table.pv.len();
@@ -576,10 +588,14 @@ pub(crate) fn levenshtein_bytes(a: &[u8], b: &[u8]) -> usize {
     for (i, &c) in rows.iter().enumerate() {
         peq[c as usize * blocks + i / 64] |= 1 << (i % 64);
     }
-    for &c in cols {
+    for (j, &c) in cols.iter().enumerate() {
         table.advance(&peq[c as usize * blocks..(c as usize + 1) * blocks]);
+        let left = cols.len() - 1 - j;
+        if table.distance.saturating_sub(left) > k {
+            return None;
+        }
     }
-    table.distance
+    Some(table.distance)
 }
 
 /// One column of the edit-distance table, kept as bits (Myers 1999; the
@@ -671,6 +687,23 @@ fn merge_overlapping(mut v: Vec<Alignment>) -> Vec<Alignment> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn near_equal_tokens_are_within_a_fifth() {
+        let near = |a: &str, b: &str| {
+            let (ta, tb) = (crate::text::tokens(a), crate::text::tokens(b));
+            tokens_match(a, &ta[0], b, &tb[0])
+        };
+        // One edit in five characters is the limit, whatever the case.
+        assert!(near("abcde", "ABCD"));
+        assert!(near("Haqqani", "Haqani"));
+        assert!(near("Kabul's", "kabuls"));
+        assert!(!near("abcdefghi", "abcdefg"));
+        assert!(!near("Kabul", "Karachi"));
+        // Under four bytes only equal tokens match.
+        assert!(!near("the", "tho"));
+        assert!(near("the", "THE"));
+    }
 
     #[test]
     fn seeds_equal_in_their_high_bits_only_do_not_match() {
@@ -802,6 +835,11 @@ mod tests {
             let near = format!("{}{}", &a[..cut.min(a.len())], &b[cut.min(b.len())..]);
             let d = strsim::levenshtein(&a, &near);
             proptest::prop_assert_eq!(levenshtein_bytes(a.as_bytes(), near.as_bytes()), d);
+            // Bounded: the distance up to `k`, nothing above.
+            for k in [0, d.saturating_sub(1), d, d + 1, cut] {
+                let want = (d <= k).then_some(d);
+                proptest::prop_assert_eq!(levenshtein_bytes_within(a.as_bytes(), near.as_bytes(), k), want);
+            }
         }
     }
 
