@@ -539,13 +539,19 @@ pub(crate) fn bounded_levenshtein<T: PartialEq>(a: &[T], b: &[T], k: usize) -> O
         let hi = (i + k).min(m);
         cur[lo - 1] = if lo == 1 { i.min(inf) } else { inf };
         let mut row_min = cur[lo - 1];
-        for j in lo..=hi {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let v = (prev[j - 1] + cost)
-                .min(prev[j] + 1)
-                .min(cur[j - 1] + 1)
-                .min(inf);
-            cur[j] = v;
+        // Cells lo..=hi of this row from cells lo-1..=hi of the row above,
+        // as slices zipped together (no bounds check per cell).
+        let x = &a[i - 1];
+        let mut left = cur[lo - 1];
+        for ((up, y), out) in prev[lo - 1..=hi]
+            .windows(2)
+            .zip(&b[lo - 1..hi])
+            .zip(&mut cur[lo..=hi])
+        {
+            let cost = usize::from(x != y);
+            let v = (up[0] + cost).min(up[1] + 1).min(left + 1).min(inf);
+            *out = v;
+            left = v;
             row_min = row_min.min(v);
         }
         if hi < m {
