@@ -611,8 +611,8 @@ pub(crate) fn levenshtein_bytes_within(a: &[u8], b: &[u8], k: usize) -> Option<u
                 break;
             }
         }
-        for &c in rows {
-            peq[c as usize * blocks..(c as usize + 1) * blocks].fill(0);
+        for (i, &c) in rows.iter().enumerate() {
+            peq[c as usize * blocks + i / 64] = 0;
         }
         // Long strings do not leave their large table behind.
         if peq.len() > 256 * 64 {
