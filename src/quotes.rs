@@ -961,17 +961,12 @@ fn similar_chars(a: &str, b: &str) -> bool {
             counts[(c & 63) as usize] -= 1;
         }
         // One edit changes these counts by at most 2 in total.
-        let bound = counts
-            .iter()
-            .map(|c| c.unsigned_abs() as usize)
-            .sum::<usize>()
-            .div_ceil(2);
+        let bound = count_difference(&counts).div_ceil(2);
         if !within_similarity(bound, longer) || !within_similarity(bigram_bound(a, b), longer) {
             return false;
         }
-        // The largest distance that can still pass, plus one for rounding.
-        let max = ((1.0 - SIMILAR) * longer as f64).ceil() as usize + 1;
-        return levenshtein_bytes_within(a, b, max).is_some_and(|d| within_similarity(d, longer));
+        return levenshtein_bytes_within(a, b, max_passing(longer))
+            .is_some_and(|d| within_similarity(d, longer));
     }
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     similar_sequences(&a, &b)
@@ -994,11 +989,7 @@ fn bigram_bound(a: &[u8], b: &[u8]) -> usize {
     for w in b.windows(2) {
         counts[bucket(w[0], w[1])] -= 1;
     }
-    counts
-        .iter()
-        .map(|c| c.unsigned_abs() as usize)
-        .sum::<usize>()
-        .div_ceil(4)
+    count_difference(&counts).div_ceil(4)
 }
 
 /// A lower bound of the edit distance between two word sequences from
@@ -1012,11 +1003,19 @@ fn word_bound(a: &[u64], b: &[u64]) -> usize {
     for &w in b {
         counts[(w & 255) as usize] -= 1;
     }
-    counts
-        .iter()
-        .map(|c| c.unsigned_abs() as usize)
-        .sum::<usize>()
-        .div_ceil(2)
+    count_difference(&counts).div_ceil(2)
+}
+
+/// The total difference of two strings' counts (held as one's minus the
+/// other's), from which the bounds above divide out what one edit changes.
+fn count_difference(counts: &[i32]) -> usize {
+    counts.iter().map(|c| c.unsigned_abs() as usize).sum()
+}
+
+/// The largest edit distance that can still pass [`within_similarity`]
+/// between strings whose longer has `longer` items, plus one for rounding.
+fn max_passing(longer: usize) -> usize {
+    ((1.0 - SIMILAR) * longer as f64).ceil() as usize + 1
 }
 
 /// Is `1 - levenshtein(a, b) / max(len a, len b) >= SIMILAR`?
@@ -1025,9 +1024,7 @@ fn similar_sequences<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     if longer == 0 {
         return true;
     }
-    // The largest distance that can still pass, plus one for rounding.
-    let max = ((1.0 - SIMILAR) * longer as f64).ceil() as usize + 1;
-    bounded_levenshtein(a, b, max).is_some_and(|d| within_similarity(d, longer))
+    bounded_levenshtein(a, b, max_passing(longer)).is_some_and(|d| within_similarity(d, longer))
 }
 
 /// The similarity test on an edit distance (or a lower bound of one).
