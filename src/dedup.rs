@@ -16,7 +16,7 @@ use std::io::Write;
 
 use crate::corpus::{Corpus, Document, ReadOptions, Skipped, read_corpus_with};
 use crate::error::{Error, Result};
-use crate::lsh::{Banding, bucket_pairs, each_pair};
+use crate::lsh::{Banding, Partitioned, bucket_partitioned, each_pair, owner_bits_for, pack_entry};
 use crate::minhash::{MAX_PERM, signature};
 use crate::shingle::shingle_hashes;
 use crate::text::{Token, tokenize};
@@ -201,19 +201,32 @@ fn dedup_sketched(
     let mut clock = crate::scan::Stopwatch::new();
     let k = s.num_perm;
     let n = documents.len();
-    let bands = banding.bands;
-    // The signatures side by side, the band keys as LSH entries, and the
-    // fingerprints for pass 2; nothing else is kept.
+    // The signatures side by side, the band keys as LSH entries (made in
+    // parallel, each chunk of documents putting them in the partitions
+    // the bucketing sorts), and the fingerprints for pass 2; nothing else
+    // is kept.
+    let owner_bits = owner_bits_for(n);
+    let chunk = n.div_ceil(rayon::current_num_threads() * 4).max(1);
+    let producers: Vec<Partitioned> = sketches
+        .par_chunks(chunk)
+        .enumerate()
+        .map(|(c, sketches)| {
+            let mut entries = Partitioned::with_capacity(sketches.len() * banding.bands);
+            for (j, sk) in sketches.iter().enumerate() {
+                let owner = (c * chunk + j) as u32;
+                for &key in &sk.keys {
+                    entries.push(pack_entry(key, owner, owner_bits));
+                }
+            }
+            entries
+        })
+        .collect();
     let mut sigs = vec![0u8; n * k];
-    let mut entries: Vec<(u64, u32)> = Vec::with_capacity(n * bands);
-    let mut fingerprints: Vec<Vec<u32>> = Vec::with_capacity(n);
-    for (i, sk) in sketches.into_iter().enumerate() {
-        if sk.sig.len() == k {
-            sigs[i * k..(i + 1) * k].copy_from_slice(&sk.sig);
-            entries.extend(sk.keys.iter().map(|&key| (key, i as u32)));
-        }
-        fingerprints.push(sk.fingerprints);
-    }
+    sigs.par_chunks_mut(k)
+        .zip(&sketches)
+        .filter(|(_, sk)| sk.sig.len() == k)
+        .for_each(|(out, sk)| out.copy_from_slice(&sk.sig));
+    let mut fingerprints: Vec<Vec<u32>> = sketches.into_iter().map(|sk| sk.fingerprints).collect();
     // Candidates are checked against the signatures as they leave their
     // buckets. A pair whose estimate is more than Z standard errors (of
     // a K-value estimate at the threshold, the worst case for a pair on
@@ -252,7 +265,7 @@ fn dedup_sketched(
             );
         }
     };
-    let (candidates, _) = bucket_pairs(entries, usize::MAX, &visit);
+    let (candidates, _) = bucket_partitioned(producers, owner_bits, usize::MAX, &visit);
     let checked: Vec<(u32, u32, Option<f64>)> = candidates
         .into_par_iter()
         .map(|(x, y)| {

@@ -197,28 +197,99 @@ pub(crate) fn bucket_pairs<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
         .iter()
         .map(|e| e.1)
         .max()
-        .map_or(0, |m| m as u64 + 1);
-    let owner_bits = 64 - owners.leading_zeros();
-    if owner_bits > 40 {
-        return candidate_pairs_wide(entries, max_bucket, visit);
-    }
-    let packed: Vec<u64> = entries
-        .iter()
-        .map(|&(key, owner)| pack_entry(key, owner, owner_bits))
+        .map_or(0, |m| m as usize + 1);
+    let owner_bits = owner_bits_for(owners);
+    let chunk = entries
+        .len()
+        .div_ceil(rayon::current_num_threads() * 4)
+        .max(1);
+    let producers: Vec<Partitioned> = entries
+        .par_chunks(chunk)
+        .map(|c| {
+            let mut p = Partitioned::with_capacity(c.len());
+            for &(key, owner) in c {
+                p.push(pack_entry(key, owner, owner_bits));
+            }
+            p
+        })
         .collect();
     drop(entries);
-    bucket_packed(packed, owner_bits, max_bucket, visit)
+    bucket_partitioned(producers, owner_bits, max_bucket, visit)
+}
+
+/// Buckets never straddle two partitions of the top byte of their key, so
+/// each partition is sorted and scanned on its own.
+const PARTS: usize = 256;
+
+/// Packed entries ([`pack_entry`]) put in the partition of their top byte
+/// as they are made: the entries of several producers (one per thread)
+/// are then gathered, sorted and scanned partition by partition, in
+/// parallel, with no pass over them all on one thread.
+pub(crate) struct Partitioned(Vec<Vec<u64>>);
+
+impl Partitioned {
+    /// No entries yet, room for about `expected` (uniform keys spread
+    /// them evenly, so each partition gets its share and some slack).
+    pub(crate) fn with_capacity(expected: usize) -> Self {
+        let each = expected / PARTS;
+        let each = each + each / 4 + 8;
+        Partitioned((0..PARTS).map(|_| Vec::with_capacity(each)).collect())
+    }
+
+    /// Add one packed entry.
+    #[inline]
+    pub(crate) fn push(&mut self, entry: u64) {
+        self.0[(entry >> 56) as usize].push(entry);
+    }
+}
+
+/// [`bucket_pairs`] over the entries of `producers`, packed with
+/// `owner_bits`: each partition is gathered from every producer, sorted,
+/// cleared of repeats and of one-owner buckets ([`keep_shared`]) and its
+/// buckets visited, the partitions in parallel. The result does not
+/// depend on how the entries were spread over producers.
+pub(crate) fn bucket_partitioned<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
+    producers: Vec<Partitioned>,
+    owner_bits: u32,
+    max_bucket: usize,
+    visit: &V,
+) -> (Vec<(u32, u32)>, BucketStats) {
+    let owner_mask = (1u64 << owner_bits) - 1;
+    let mut pieces: Vec<Vec<Vec<u64>>> = (0..PARTS)
+        .map(|_| Vec::with_capacity(producers.len()))
+        .collect();
+    for producer in producers {
+        for (piece, part) in producer.0.into_iter().zip(&mut pieces) {
+            part.push(piece);
+        }
+    }
+    let parts: Vec<Vec<u64>> = pieces
+        .into_par_iter()
+        .map(|pieces| {
+            let mut part = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
+            for piece in pieces {
+                part.extend_from_slice(&piece);
+            }
+            part.sort_unstable();
+            part.dedup();
+            keep_shared(&mut part, owner_mask);
+            part
+        })
+        .collect();
+    let parts: Vec<&[u64]> = parts.iter().map(Vec::as_slice).collect();
+    let (pairs, stats) = visit_buckets(&parts, owner_mask, max_bucket, visit);
+    (unpack_pairs(pairs, 1), stats)
 }
 
 /// The number of low bits that hold an owner in a packed entry, for
-/// owners `0..owners` (at most 40: 2^32 owners fit).
+/// owners `0..owners` (at most 33: owners are `u32`).
 pub(crate) fn owner_bits_for(owners: usize) -> u32 {
     64 - (owners as u64).leading_zeros()
 }
 
 /// One `(band key, owner)` entry packed into one u64: the key's high bits,
 /// the owner in the low `owner_bits`. Two keys equal on their high
-/// 64 - owner_bits (at least 24) bits share a bucket: rarely a spurious
+/// 64 - owner_bits (at least 31) bits share a bucket: rarely a spurious
 /// candidate, which the caller's check discards, never a missed one.
 #[inline]
 pub(crate) fn pack_entry(key: u64, owner: u32, owner_bits: u32) -> u64 {
@@ -227,7 +298,7 @@ pub(crate) fn pack_entry(key: u64, owner: u32, owner_bits: u32) -> u64 {
 }
 
 /// [`candidate_pairs`] for entries already packed by [`pack_entry`] with
-/// `owner_bits` (at most 40), keeping only the pairs that share a bucket
+/// `owner_bits` (at most 33), keeping only the pairs that share a bucket
 /// of at most `single_bucket_max` owners or share two buckets or more.
 ///
 /// Windows made of stock phrases fall into large buckets with many other
@@ -464,28 +535,15 @@ fn partition_sorted(packed: &mut [u64]) {
     parts.into_par_iter().for_each(|part| part.sort_unstable());
 }
 
-/// [`bucket_pairs`] for entries already packed by [`pack_entry`] with
-/// `owner_bits` (at most 40).
-pub(crate) fn bucket_packed<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
-    packed: Vec<u64>,
-    owner_bits: u32,
-    max_bucket: usize,
-    visit: &V,
-) -> (Vec<(u32, u32)>, BucketStats) {
-    let (pairs, stats) = bucket_packed_raw(packed, owner_bits, max_bucket, visit);
-    (unpack_pairs(pairs, 1), stats)
-}
-
-/// [`bucket_packed`] before its pairs are sorted: packed as `a << 32 | b`,
-/// each as many times as `visit` pushed it.
-fn bucket_packed_raw<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
-    mut packed: Vec<u64>,
-    owner_bits: u32,
+/// Visit the buckets of two owners or more of sorted `parts`, in
+/// parallel: `visit` gets those of at most `max_bucket` owners. The pairs
+/// it pushed, each as many times as it was pushed, in bucket order.
+fn visit_buckets<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
+    parts: &[&[u64]],
+    owner_mask: u64,
     max_bucket: usize,
     visit: &V,
 ) -> (Vec<u64>, BucketStats) {
-    let owner_mask = (1u64 << owner_bits) - 1;
-    let parts = sorted_parts(&mut packed, owner_mask);
     let found: Vec<(Vec<u64>, BucketStats)> = parts
         .par_iter()
         .map(|part| {
@@ -525,43 +583,44 @@ fn unpack_pairs(mut pairs: Vec<u64>, min_repeats: usize) -> Vec<(u32, u32)> {
         .collect()
 }
 
-/// [`candidate_pairs`] for owner numbers too wide to pack with the key.
-fn candidate_pairs_wide<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
-    mut entries: Vec<(u64, u32)>,
-    max_bucket: usize,
-    visit: &V,
-) -> (Vec<(u32, u32)>, BucketStats) {
-    entries.par_sort_unstable();
-    entries.dedup();
-    let mut stats = BucketStats::default();
-    let mut pairs: Vec<u64> = Vec::new();
-    let mut owners: Vec<u32> = Vec::new();
-    let mut i = 0;
-    while i < entries.len() {
-        let key = entries[i].0;
-        let mut j = i + 1;
-        while j < entries.len() && entries[j].0 == key {
-            j += 1;
-        }
-        let bucket = &entries[i..j];
-        if bucket.len() > 1 {
-            stats.shared_buckets += 1;
-            if bucket.len() > max_bucket {
-                stats.oversized_buckets += 1;
-            } else {
-                owners.clear();
-                owners.extend(bucket.iter().map(|e| e.1));
-                visit(&owners, &mut pairs);
-            }
-        }
-        i = j;
-    }
-    (unpack_pairs(pairs, 1), stats)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// [`candidate_pairs`] the plain way, on unpacked entries: the reference
+    /// the packed, partitioned bucketing is tested against.
+    fn reference_pairs<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
+        mut entries: Vec<(u64, u32)>,
+        max_bucket: usize,
+        visit: &V,
+    ) -> (Vec<(u32, u32)>, BucketStats) {
+        entries.par_sort_unstable();
+        entries.dedup();
+        let mut stats = BucketStats::default();
+        let mut pairs: Vec<u64> = Vec::new();
+        let mut owners: Vec<u32> = Vec::new();
+        let mut i = 0;
+        while i < entries.len() {
+            let key = entries[i].0;
+            let mut j = i + 1;
+            while j < entries.len() && entries[j].0 == key {
+                j += 1;
+            }
+            let bucket = &entries[i..j];
+            if bucket.len() > 1 {
+                stats.shared_buckets += 1;
+                if bucket.len() > max_bucket {
+                    stats.oversized_buckets += 1;
+                } else {
+                    owners.clear();
+                    owners.extend(bucket.iter().map(|e| e.1));
+                    visit(&owners, &mut pairs);
+                }
+            }
+            i = j;
+        }
+        (unpack_pairs(pairs, 1), stats)
+    }
 
     #[test]
     fn s_curve() {
@@ -743,6 +802,30 @@ mod tests {
     }
 
     #[test]
+    fn partitions_give_the_same_buckets_however_the_entries_were_spread() {
+        let entries: Vec<(u64, u32)> = (0..5000u64)
+            .map(|i| (mix64(i % 290 + 1), (mix64(i) % 700) as u32))
+            .collect();
+        let bits = owner_bits_for(700);
+        let every = |owners: &[u32], pairs: &mut Vec<u64>| each_pair(owners, |_, _| true, pairs);
+        for max_bucket in [3, 50, usize::MAX] {
+            let expected = reference_pairs(entries.clone(), max_bucket, &every);
+            assert!(max_bucket == 3 || expected.0.len() > 1000);
+            for producers in [1u64, 3, 64] {
+                let mut spread: Vec<Partitioned> = (0..producers)
+                    .map(|p| Partitioned::with_capacity(p as usize * 10))
+                    .collect();
+                for (i, &(key, owner)) in entries.iter().enumerate() {
+                    spread[(mix64(i as u64) % producers) as usize]
+                        .push(pack_entry(key, owner, bits));
+                }
+                let got = bucket_partitioned(spread, bits, max_bucket, &every);
+                assert_eq!(got, expected, "{producers} producers, max {max_bucket}");
+            }
+        }
+    }
+
+    #[test]
     fn packed_buckets_agree_with_wide_buckets() {
         // Few distinct keys, so buckets are large and owners repeat.
         let entries: Vec<(u64, u32)> = (0..5000u64)
@@ -752,7 +835,7 @@ mod tests {
         for max_bucket in [3, 50, usize::MAX] {
             assert_eq!(
                 candidate_pairs(entries.clone(), max_bucket),
-                candidate_pairs_wide(entries.clone(), max_bucket, &every)
+                reference_pairs(entries.clone(), max_bucket, &every)
             );
             let odd = |a: u32, b: u32| (a + b) % 2 == 1;
             let (all, _) = candidate_pairs(entries.clone(), max_bucket);
