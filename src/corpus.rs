@@ -1409,10 +1409,7 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
         let end = if rest.len() <= target {
             rest.len()
         } else {
-            rest[target..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(rest.len(), |p| target + p + 1)
+            memchr::memchr(b'\n', &rest[target..]).map_or(rest.len(), |p| target + p + 1)
         };
         pieces.push(&rest[..end]);
         rest = &rest[end..];
@@ -1421,7 +1418,7 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
     let mut n = before;
     for piece in &pieces {
         first.push(n);
-        n += piece.iter().filter(|&&b| b == b'\n').count() + usize::from(!piece.ends_with(b"\n"));
+        n += memchr::memchr_iter(b'\n', piece).count() + usize::from(!piece.ends_with(b"\n"));
     }
     let parsed: Vec<(Vec<Item<T>>, usize)> = pieces
         .par_iter()
@@ -1430,7 +1427,7 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
             let mut items = Vec::new();
             let mut records = 0;
             let body = piece.strip_suffix(b"\n").unwrap_or(piece);
-            for line in body.split(|&b| b == b'\n') {
+            for line in crate::text::line_ranges(body).map(|r| &body[r]) {
                 line_no += 1;
                 let line = line.strip_suffix(b"\r").unwrap_or(line);
                 if line.len() as u64 > max {

@@ -134,12 +134,7 @@ pub(crate) fn body_end(text: &str) -> usize {
 /// some hundreds of instructions a line (Reuters wraps its lines at 70
 /// bytes).
 pub(crate) fn lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
-    let ends = memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]);
-    ends.scan(0, move |start, end| {
-        let line = (*start, text.get(*start..end).unwrap_or(""));
-        *start = end + 1;
-        Some(line)
-    })
+    crate::text::line_ranges(text.as_bytes()).map(|r| (r.start, text.get(r).unwrap_or("")))
 }
 
 /// Is this (trimmed) line the heading of a comments section? Only the

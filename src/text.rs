@@ -244,6 +244,19 @@ fn scan_ascii_word(text: &str, mut i: usize, limit: usize, norm: &mut Vec<u8>) -
     Some(end)
 }
 
+/// The byte ranges of the lines of `bytes`, cut at each `\n` as
+/// `split(|&b| b == b'\n')` cuts them (an empty last line after a final
+/// `\n` included), found with `memchr`: a byte-by-byte split costs
+/// several instructions per byte.
+pub(crate) fn line_ranges(bytes: &[u8]) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let ends = memchr::memchr_iter(b'\n', bytes).chain([bytes.len()]);
+    ends.scan(0, |start, end| {
+        let line = *start..end;
+        *start = end + 1;
+        Some(line)
+    })
+}
+
 /// Tokenize `text` into a new vector.
 pub fn tokens(text: &str) -> Vec<Token> {
     let mut v = Vec::new();
