@@ -288,7 +288,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             let text_memory = tuning.text_memory.saturating_mul(1 << 20);
             let report = read_and_scan(&input, text_memory, &settings, &bars)?;
-            emit(&report, &output)
+            let code = emit(&report, &output)?;
+            end_with(report);
+            Ok(code)
         }
         Command::Dedup {
             input,
@@ -304,13 +306,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             };
             let report = wiretrace::dedup_paths(&input.paths, &read_options(&input)?, &settings)?;
             report_skipped(&report.skipped);
-            let mut buf: Vec<u8> = Vec::new();
-            match output.format {
-                Format::Json => wiretrace::write_dedup_json(&report, &mut buf)?,
-                _ => wiretrace::write_dedup_text(&report, &mut buf)?,
-            }
-            write_out(&buf, &output)?;
-            Ok(exit_code(report.skipped.is_empty()))
+            write_to(&output, |out| match output.format {
+                Format::Json => wiretrace::write_dedup_json(&report, out),
+                _ => wiretrace::write_dedup_text(&report, out),
+            })?;
+            let code = exit_code(report.skipped.is_empty());
+            end_with(report);
+            Ok(code)
         }
         Command::Eval {
             truth,
@@ -487,33 +489,15 @@ fn exit_code(clean: bool) -> ExitCode {
     }
 }
 
-fn write_out(buf: &[u8], output: &OutputArgs) -> Result<()> {
-    match &output.out {
-        Some(path) => {
-            std::fs::write(path, buf).with_context(|| format!("writing {}", path.display()))?
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(buf)
-                .context("writing to standard output")?;
-            stdout.flush().context("writing to standard output")?;
-        }
-    }
-    Ok(())
-}
-
-fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
-    // Written as it is made (the writers buffer), not built whole in
-    // memory first: a large corpus's JSON report runs to gigabytes.
+/// Write to `--out` (or standard output) as `write` makes it, through a
+/// 1 MiB buffer: a large corpus's JSON report runs to gigabytes, which are
+/// never held whole in memory.
+fn write_to(
+    output: &OutputArgs,
+    write: impl Fn(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let write = |out: &mut dyn Write| -> std::io::Result<()> {
-        match output.format {
-            Format::Text => write_text(report, out),
-            Format::Json => write_json(report, out),
-            Format::Html => wiretrace::write_html(report, out),
-            Format::Csv => wiretrace::write_csv(report, out),
-            Format::Dot => wiretrace::write_dot(report, out),
-        }?;
+        write(out)?;
         out.flush()
     };
     match &output.out {
@@ -521,19 +505,33 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
             let file = std::fs::File::create(path)
                 .with_context(|| format!("writing {}", path.display()))?;
             write(&mut std::io::BufWriter::with_capacity(1 << 20, file))
-                .with_context(|| format!("writing {}", path.display()))?
+                .with_context(|| format!("writing {}", path.display()))
         }
         None => write(&mut std::io::BufWriter::with_capacity(
             1 << 20,
             std::io::stdout().lock(),
         ))
-        .context("writing to standard output")?,
+        .context("writing to standard output"),
     }
-    Ok(if report.skipped.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    })
+}
+
+/// Let go of a finished report without freeing it: the process is about to
+/// end and the system takes its memory back at once, where freeing its
+/// strings one by one only costs time (`dedup` on Reuters: 5% of its CPU
+/// time, with the report streamed rather than buffered).
+fn end_with<T>(report: T) {
+    std::mem::forget(report);
+}
+
+fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
+    write_to(output, |out| match output.format {
+        Format::Text => write_text(report, out),
+        Format::Json => write_json(report, out),
+        Format::Html => wiretrace::write_html(report, out),
+        Format::Csv => wiretrace::write_csv(report, out),
+        Format::Dot => wiretrace::write_dot(report, out),
+    })?;
+    Ok(exit_code(report.skipped.is_empty()))
 }
 
 fn run_index(action: IndexCommand) -> Result<ExitCode> {
