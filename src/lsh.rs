@@ -239,8 +239,57 @@ impl Partitioned {
     /// Add one packed entry.
     #[inline]
     pub(crate) fn push(&mut self, entry: u64) {
-        self.0[(entry >> 56) as usize].push(entry);
+        self.push_to((entry >> 56) as usize, entry);
     }
+
+    /// Add `value` to partition `part` (below [`PARTS`]).
+    #[inline]
+    fn push_to(&mut self, part: usize, value: u64) {
+        self.0[part].push(value);
+    }
+}
+
+/// Gather each partition of `producers` into one vector and apply `f` to
+/// it, the partitions in parallel; the results in partition order.
+fn each_partition<R: Send>(
+    producers: Vec<Partitioned>,
+    f: impl Fn(Vec<u64>) -> R + Sync,
+) -> Vec<R> {
+    let mut pieces: Vec<Vec<Vec<u64>>> = (0..PARTS)
+        .map(|_| Vec::with_capacity(producers.len()))
+        .collect();
+    for producer in producers {
+        for (piece, part) in producer.0.into_iter().zip(&mut pieces) {
+            part.push(piece);
+        }
+    }
+    pieces
+        .into_par_iter()
+        .map(|mut pieces| {
+            let whole = if pieces.len() == 1 {
+                pieces.pop().unwrap_or_default()
+            } else {
+                let mut whole = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
+                for piece in pieces {
+                    whole.extend_from_slice(&piece);
+                }
+                whole
+            };
+            f(whole)
+        })
+        .collect()
+}
+
+/// The partitions of `producers`' packed entries, each sorted, without
+/// repeats (one owner entered twice in a bucket) and without the entries
+/// of one-owner buckets ([`keep_shared`]): the buckets to scan.
+fn sorted_partitions(producers: Vec<Partitioned>, owner_mask: u64) -> Vec<Vec<u64>> {
+    each_partition(producers, |mut part| {
+        part.sort_unstable();
+        part.dedup();
+        keep_shared(&mut part, owner_mask);
+        part
+    })
 }
 
 /// [`bucket_pairs`] over the entries of `producers`, packed with
@@ -255,27 +304,7 @@ pub(crate) fn bucket_partitioned<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
     visit: &V,
 ) -> (Vec<(u32, u32)>, BucketStats) {
     let owner_mask = (1u64 << owner_bits) - 1;
-    let mut pieces: Vec<Vec<Vec<u64>>> = (0..PARTS)
-        .map(|_| Vec::with_capacity(producers.len()))
-        .collect();
-    for producer in producers {
-        for (piece, part) in producer.0.into_iter().zip(&mut pieces) {
-            part.push(piece);
-        }
-    }
-    let parts: Vec<Vec<u64>> = pieces
-        .into_par_iter()
-        .map(|pieces| {
-            let mut part = Vec::with_capacity(pieces.iter().map(Vec::len).sum());
-            for piece in pieces {
-                part.extend_from_slice(&piece);
-            }
-            part.sort_unstable();
-            part.dedup();
-            keep_shared(&mut part, owner_mask);
-            part
-        })
-        .collect();
+    let parts = sorted_partitions(producers, owner_mask);
     let parts: Vec<&[u64]> = parts.iter().map(Vec::as_slice).collect();
     let (pairs, stats) = visit_buckets(&parts, owner_mask, max_bucket, visit);
     (unpack_pairs(pairs, 1), stats)
@@ -313,13 +342,13 @@ pub(crate) fn pack_entry(key: u64, owner: u32, owner_bits: u32) -> u64 {
 /// pairs are made in passes of about [`PAIR_PASS_BYTES`], each keeping the
 /// pairs that hash to it.
 pub(crate) fn candidate_pairs_packed(
-    entries: Vec<u64>,
+    producers: Vec<Partitioned>,
     owner_bits: u32,
     max_bucket: usize,
     single_bucket_max: usize,
 ) -> (Vec<(u32, u32)>, BucketStats) {
     pairs_in_passes(
-        entries,
+        producers,
         owner_bits,
         (max_bucket, single_bucket_max),
         PAIR_PASS_BYTES,
@@ -328,13 +357,13 @@ pub(crate) fn candidate_pairs_packed(
 
 /// [`candidate_pairs_packed`] with passes of `pass_bytes`.
 fn pairs_in_passes(
-    mut entries: Vec<u64>,
+    producers: Vec<Partitioned>,
     owner_bits: u32,
     (max_bucket, single_bucket_max): (usize, usize),
     pass_bytes: usize,
 ) -> (Vec<(u32, u32)>, BucketStats) {
     let owner_mask = (1u64 << owner_bits) - 1;
-    let parts = sorted_parts(&mut entries, owner_mask);
+    let parts = sorted_partitions(producers, owner_mask);
     // Pairs of a small bucket are pushed twice, so that, counted with
     // their repeats, every pair to keep appears at least twice.
     let repeats = |n: usize| 1 + usize::from(n <= single_bucket_max);
@@ -359,18 +388,19 @@ fn pairs_in_passes(
         .iter()
         .fold(BucketStats::default(), |a, c| a.plus(c.1));
     let passes = (raw * 8).div_ceil(pass_bytes.max(1)).max(1) as u64;
-    let mut kept: Vec<(u32, u32)> = Vec::new();
+    let mut kept: Vec<u64> = Vec::new();
     for pass in 0..passes {
-        // Each part's pairs of this pass, sorted, in a vector sized for
-        // them (about the part's share of the pass), then merged: no
-        // vector grows by copying and no copy of them all is made.
-        let found: Vec<Vec<u64>> = parts
+        // Each part's pairs of this pass, spread over groups by a hash of
+        // the pair (so that all copies of a pair meet in one group), in
+        // vectors sized for about the part's share of the pass; then each
+        // group is counted on its own.
+        let found: Vec<Partitioned> = parts
             .par_iter()
             .zip(&counted)
             .map(|(part, &(raw, _))| {
-                let expected = raw / passes as usize;
-                let mut pairs = Vec::with_capacity(expected + expected / 8 + 16);
+                let mut pairs = Partitioned::with_capacity(raw / passes as usize);
                 let mut owners: Vec<u32> = Vec::new();
+                let mut made: Vec<u64> = Vec::new();
                 for_each_bucket(part, owner_mask, |bucket| {
                     if bucket.len() > max_bucket {
                         return;
@@ -384,53 +414,38 @@ fn pairs_in_passes(
                             ) % passes
                                 == pass
                     };
+                    made.clear();
                     for _ in 0..repeats(owners.len()) {
-                        each_pair(&owners, mine, &mut pairs);
+                        each_pair(&owners, mine, &mut made);
+                    }
+                    for &pair in &made {
+                        pairs.push_to(pair_group(pair), pair);
                     }
                 });
-                pairs.sort_unstable();
                 pairs
             })
             .collect();
-        merge_repeated(&found, 2, &mut kept);
+        for group in each_partition(found, |group| repeated(group, 2)) {
+            kept.extend(group);
+        }
     }
-    if passes > 1 {
-        kept.sort_unstable();
-    }
-    (kept, stats)
+    (unpack_pairs(kept, 1), stats)
 }
 
-/// Merge sorted runs of packed pairs: push onto `out`, in order, each
-/// pair found at least `min_repeats` times over all of them (as
-/// [`unpack_pairs`] does for one unsorted vector).
-fn merge_repeated(runs: &[Vec<u64>], min_repeats: usize, out: &mut Vec<(u32, u32)>) {
-    use std::cmp::Reverse;
-    let mut at = vec![0usize; runs.len()];
-    let mut heads: std::collections::BinaryHeap<Reverse<(u64, usize)>> = runs
-        .iter()
-        .enumerate()
-        .filter_map(|(r, run)| run.first().map(|&v| Reverse((v, r))))
-        .collect();
-    // The value being counted and how often it was seen so far.
-    let mut current: Option<(u64, usize)> = None;
-    let mut flush = |done: Option<(u64, usize)>| {
-        if let Some((value, count)) = done
-            && count >= min_repeats
-        {
-            out.push(((value >> 32) as u32, value as u32));
-        }
-    };
-    while let Some(Reverse((v, r))) = heads.pop() {
-        at[r] += 1;
-        if let Some(&next) = runs[r].get(at[r]) {
-            heads.push(Reverse((next, r)));
-        }
-        match &mut current {
-            Some((value, count)) if *value == v => *count += 1,
-            _ => flush(current.replace((v, 1))),
-        }
-    }
-    flush(current);
+/// The group of a packed pair in [`pairs_in_passes`]: a multiplicative
+/// hash's top byte, so that the groups are about even.
+#[inline]
+fn pair_group(pair: u64) -> usize {
+    (pair.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize
+}
+
+/// The values of `v` found at least `min_repeats` times, once each, sorted.
+fn repeated(mut v: Vec<u64>, min_repeats: usize) -> Vec<u64> {
+    v.sort_unstable();
+    v.chunk_by(|x, y| x == y)
+        .filter(|run| run.len() >= min_repeats)
+        .map(|run| run[0])
+        .collect()
 }
 
 /// About how many bytes of pairs, counted with their repeats,
@@ -448,23 +463,6 @@ fn for_each_bucket(sorted: &[u64], owner_mask: u64, mut f: impl FnMut(&[u64])) {
         }
         i = j;
     }
-}
-
-/// Sort packed entries, drop repeats (one owner entered twice in a
-/// bucket) and the entries of one-owner buckets ([`keep_shared`]), and cut
-/// the rest into the 256 runs of equal top byte, for buckets to be scanned
-/// in parallel.
-fn sorted_parts(entries: &mut Vec<u64>, owner_mask: u64) -> Vec<&[u64]> {
-    partition_sorted(entries);
-    entries.dedup();
-    keep_shared(entries, owner_mask);
-    let entries: &[u64] = entries;
-    (0..256)
-        .map(|p| {
-            let at = |top: u64| entries.partition_point(|&e| e >> 56 < top);
-            &entries[at(p)..at(p + 1)]
-        })
-        .collect()
 }
 
 /// The end of the bucket (the run of entries with `sorted[i]`'s key) that
@@ -496,43 +494,6 @@ fn keep_shared(sorted: &mut Vec<u64>, owner_mask: u64) {
     }
     sorted.truncate(kept);
     sorted.shrink_to_fit();
-}
-
-/// Sort packed entries in place: partitioned by their top byte (keys are
-/// uniform) in one pass, then the 256 partitions, each small enough for
-/// cache, sorted in parallel.
-fn partition_sorted(packed: &mut [u64]) {
-    let mut starts = [0usize; 257];
-    for &e in packed.iter() {
-        starts[(e >> 56) as usize + 1] += 1;
-    }
-    for p in 0..256 {
-        starts[p + 1] += starts[p];
-    }
-    // In place (American flag sort's pass): each entry is swapped straight
-    // to the next free place of its partition, so no second array is
-    // needed.
-    let mut next = starts;
-    for p in 0..256 {
-        while next[p] < starts[p + 1] {
-            let e = packed[next[p]];
-            let q = (e >> 56) as usize;
-            if q == p {
-                next[p] += 1;
-            } else {
-                packed.swap(next[p], next[q]);
-                next[q] += 1;
-            }
-        }
-    }
-    let mut parts: Vec<&mut [u64]> = Vec::with_capacity(256);
-    let mut rest = packed;
-    for p in 0..256 {
-        let (part, tail) = rest.split_at_mut(starts[p + 1] - starts[p]);
-        parts.push(part);
-        rest = tail;
-    }
-    parts.into_par_iter().for_each(|part| part.sort_unstable());
 }
 
 /// Visit the buckets of two owners or more of sorted `parts`, in
@@ -586,6 +547,16 @@ fn unpack_pairs(mut pairs: Vec<u64>, min_repeats: usize) -> Vec<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `entries` spread over `n` producers, round robin.
+    fn spread(entries: &[u64], n: usize) -> Vec<Partitioned> {
+        let mut producers: Vec<Partitioned> =
+            (0..n).map(|_| Partitioned::with_capacity(0)).collect();
+        for (i, &e) in entries.iter().enumerate() {
+            producers[i % n].push(e);
+        }
+        producers
+    }
 
     /// [`candidate_pairs`] the plain way, on unpacked entries: the reference
     /// the packed, partitioned bucketing is tested against.
@@ -665,14 +636,14 @@ mod tests {
                 .chain(50..60)
                 .map(|o| pack_entry(key(4), o, bits)),
         );
-        let (pairs, _) = candidate_pairs_packed(entries.clone(), bits, 500, 8);
+        let (pairs, _) = candidate_pairs_packed(spread(&entries, 3), bits, 500, 8);
         assert!(pairs.contains(&(0, 1)), "two large buckets");
         assert!(pairs.contains(&(40, 42)), "one small bucket");
         assert!(!pairs.contains(&(2, 3)), "one large bucket");
         assert!(!pairs.contains(&(0, 20)), "one large bucket");
         assert_eq!(pairs.len(), 1 + 3);
         // Without the rule, every pair that shares a bucket.
-        let (all, _) = candidate_pairs_packed(entries.clone(), bits, 500, usize::MAX);
+        let (all, _) = candidate_pairs_packed(spread(&entries, 1), bits, 500, usize::MAX);
         let unpacked: Vec<(u64, u32)> = entries
             .iter()
             .map(|&e| (e & !((1 << bits) - 1), (e & ((1 << bits) - 1)) as u32))
@@ -694,11 +665,41 @@ mod tests {
                 entries.push(pack_entry(mix64(b + 7), owner, bits));
             }
         }
+        // The rule counted plainly: per bucket (its distinct owners), a
+        // pair counts twice in a small bucket, once in a large one, and is
+        // kept when it counts twice or more.
+        let mask = (1u64 << bits) - 1;
+        let mut buckets: std::collections::BTreeMap<u64, std::collections::BTreeSet<u32>> =
+            Default::default();
+        for &e in &entries {
+            buckets
+                .entry(e & !mask)
+                .or_default()
+                .insert((e & mask) as u32);
+        }
+        let plain = |(max_bucket, single_bucket_max): (usize, usize)| {
+            let mut counts: std::collections::BTreeMap<(u32, u32), usize> = Default::default();
+            for owners in buckets.values().filter(|o| o.len() <= max_bucket) {
+                let owners: Vec<u32> = owners.iter().copied().collect();
+                for (x, &a) in owners.iter().enumerate() {
+                    for &b in &owners[x + 1..] {
+                        *counts.entry((a, b)).or_default() +=
+                            1 + usize::from(owners.len() <= single_bucket_max);
+                    }
+                }
+            }
+            counts
+                .into_iter()
+                .filter(|&(_, c)| c >= 2)
+                .map(|(p, _)| p)
+                .collect::<Vec<_>>()
+        };
         for rules in [(500, 8), (30, 8), (500, usize::MAX)] {
-            let whole = pairs_in_passes(entries.clone(), bits, rules, usize::MAX);
+            let whole = pairs_in_passes(spread(&entries, 1), bits, rules, usize::MAX);
             assert!(whole.0.len() > 1000, "{}", whole.0.len());
+            assert_eq!(whole.0, plain(rules), "{rules:?}");
             for pass_bytes in [65_536, 1_000_000] {
-                let passes = pairs_in_passes(entries.clone(), bits, rules, pass_bytes);
+                let passes = pairs_in_passes(spread(&entries, 5), bits, rules, pass_bytes);
                 assert_eq!(passes.0, whole.0, "{rules:?} {pass_bytes}");
                 assert_eq!(passes.1, whole.1);
             }
@@ -706,29 +707,18 @@ mod tests {
     }
 
     #[test]
-    fn merged_runs_count_repeats_as_one_sorted_vector_does() {
-        // Runs of pairs from a small set, so that repeats cross runs.
-        let runs: Vec<Vec<u64>> = (0..40u64)
-            .map(|r| {
-                let mut run: Vec<u64> = (0..r * 7 % 53)
-                    .map(|i| {
-                        let a = mix64(r * 1000 + i) % 30;
-                        a << 32 | (a + 1 + mix64(i ^ r) % 5)
-                    })
-                    .collect();
-                run.sort_unstable();
-                run
-            })
-            .collect();
+    fn repeated_values_are_counted_over_the_whole_vector() {
+        let v: Vec<u64> = (0..400u64).map(|i| mix64(i) % 90).collect();
         for min in [1, 2, 3] {
-            let mut merged = Vec::new();
-            merge_repeated(&runs, min, &mut merged);
-            assert_eq!(merged, unpack_pairs(runs.concat(), min), "{min}");
-            assert!(!merged.is_empty());
+            let mut want: Vec<u64> = (0..90)
+                .filter(|x| v.iter().filter(|&&y| y == *x).count() >= min)
+                .collect();
+            want.sort_unstable();
+            let got = repeated(v.clone(), min);
+            assert_eq!(got, want, "{min}");
+            assert!(!got.is_empty());
         }
-        let mut none = Vec::new();
-        merge_repeated(&[Vec::new(), Vec::new()], 1, &mut none);
-        assert!(none.is_empty());
+        assert!(repeated(Vec::new(), 1).is_empty());
     }
 
     #[test]
