@@ -11,7 +11,7 @@ use crate::align::{AlignParams, Alignment, Passage, Witness, align_pair};
 use crate::cluster::{Cluster, cluster_passages};
 use crate::corpus::{Corpus, Document, Skipped};
 use crate::error::{Error, Result};
-use crate::lsh::{Banding, Partitioned, candidate_pairs_packed, owner_bits_for, pack_entry};
+use crate::lsh::{Banding, candidate_pairs_packed, owner_bits_for, pack_entry};
 use crate::minhash::{MAX_PERM, signature};
 use crate::provenance::attribute_by;
 use crate::quotes::{QuoteGroup, audit_quotes};
@@ -329,7 +329,7 @@ pub fn scan_with_progress(
     // Candidate pairs: windowed MinHash + banded LSH, plus exact duplicates.
     progress.start("signatures", n as u64);
     let owner_bits = owner_bits_for(n);
-    let mut entries: Vec<Partitioned> = Vec::new();
+    let mut entries: Vec<u64> = Vec::new();
     let mut windows = 0;
     if hold {
         let each = |d: usize, f: &mut dyn FnMut(&ShingledDoc)| {
@@ -883,50 +883,36 @@ type OutletCutoffs = std::collections::BTreeMap<u64, usize>;
 /// callback (held, or shingled for the call and let go).
 type EachShingled<'a> = dyn Fn(usize, &mut dyn FnMut(&ShingledDoc)) -> Result<()> + Sync + 'a;
 
-/// Sign the windows of documents `range` (given by `each`) and add their
-/// band keys, packed with the document number by [`pack_entry`], to
-/// `producers` (one more per chunk of documents; where an entry goes does
-/// not change the buckets). Returns the number of windows signed.
+/// Sign the windows of documents `range` (given by `each`) and push their
+/// band keys, packed with the document number by [`pack_entry`], onto
+/// `entries`, in document order. Returns the number of windows signed.
 fn window_entries(
     range: Range<usize>,
     each: &EachShingled,
     s: &Settings,
     owner_bits: u32,
     progress: &dyn Progress,
-    producers: &mut Vec<Partitioned>,
+    entries: &mut Vec<u64>,
 ) -> Result<usize> {
-    // Chunks of documents, many per thread so that uneven documents even
-    // out; each chunk puts its entries straight into the partitions the
-    // bucketing sorts.
-    let chunk = range
-        .len()
-        .div_ceil(rayon::current_num_threads() * 16)
-        .max(1);
-    let made = range
-        .clone()
-        .step_by(chunk)
-        .collect::<Vec<usize>>()
+    let per_doc = range
         .into_par_iter()
-        .map(|first| {
-            let mut entries = Partitioned::with_capacity(0);
+        .map(|d| {
+            let owner = d as u32;
+            let mut out = Vec::new();
             let mut windows = 0;
-            for d in first..(first + chunk).min(range.end) {
-                let owner = d as u32;
-                each(d, &mut |doc| {
-                    windows += for_each_window(doc, s, |keys| {
-                        for &k in keys {
-                            entries.push(pack_entry(k, owner, owner_bits));
-                        }
-                    });
-                })?;
-                progress.advance(1);
-            }
-            Ok((entries, windows))
+            each(d, &mut |doc| {
+                windows = for_each_window(doc, s, |keys| {
+                    out.extend(keys.iter().map(|&k| pack_entry(k, owner, owner_bits)))
+                });
+            })?;
+            progress.advance(1);
+            Ok((out, windows))
         })
-        .collect::<Result<Vec<(Partitioned, usize)>>>()?;
+        .collect::<Result<Vec<(Vec<u64>, usize)>>>()?;
+    entries.reserve(per_doc.iter().map(|x| x.0.len()).sum());
     let mut windows = 0;
-    for (entries, w) in made {
-        producers.push(entries);
+    for (e, w) in per_doc {
+        entries.extend(e);
         windows += w;
     }
     Ok(windows)
