@@ -222,9 +222,10 @@ pub(crate) fn bucket_pairs<V: Fn(&[u32], &mut Vec<u64>) + Sync>(
 const PARTS: usize = 256;
 
 /// Packed entries ([`pack_entry`]) put in the partition of their top byte
-/// as they are made: the entries of several producers (one per thread)
-/// are then gathered, sorted and scanned partition by partition, in
-/// parallel, with no pass over them all on one thread.
+/// as they are made: the entries of several producers (one per chunk of
+/// the work, made in parallel) are then gathered, sorted and scanned
+/// partition by partition, in parallel, with no pass over them all on one
+/// thread. Also used for packed pairs, spread by [`Partitioned::push_to`].
 pub(crate) struct Partitioned(Vec<Vec<u64>>);
 
 impl Partitioned {
