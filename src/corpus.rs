@@ -1289,13 +1289,11 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
     let mut eof = false;
     while !eof {
         let old = buf.len();
-        buf.resize(old + block.max(1), 0);
-        let read = loop {
-            match file.read(&mut buf[old..]) {
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                r => break r,
-            }
-        };
+        // Read straight into spare capacity (not zeroed first, as a
+        // `resize` would do for every block); `read_to_end` retries
+        // interrupted reads and stops after `block` bytes or at the end.
+        buf.reserve(block.max(1));
+        let read = (&mut file).take(block.max(1) as u64).read_to_end(&mut buf);
         let n = match read {
             Ok(n) => n,
             Err(e) => {
@@ -1312,7 +1310,6 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
                 break;
             }
         };
-        buf.truncate(old + n);
         eof = n == 0;
         if at_start && (buf.len() >= 3 || eof) {
             at_start = false;

@@ -226,7 +226,10 @@ fn dedup_sketched(
         .zip(&sketches)
         .filter(|(_, sk)| sk.sig.len() == k)
         .for_each(|(out, sk)| out.copy_from_slice(&sk.sig));
-    let mut fingerprints: Vec<Vec<u32>> = sketches.into_iter().map(|sk| sk.fingerprints).collect();
+    // Taken apart in parallel: freeing each sketch's signature and keys is
+    // a free per document.
+    let mut fingerprints: Vec<Vec<u32>> =
+        sketches.into_par_iter().map(|sk| sk.fingerprints).collect();
     // Candidates are checked against the signatures as they leave their
     // buckets. A pair whose estimate is more than Z standard errors (of
     // a K-value estimate at the threshold, the worst case for a pair on
