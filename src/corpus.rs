@@ -1300,8 +1300,7 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
                 // Lines complete before the error are kept.
                 buf.truncate(old);
                 let cut = buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-                let (more, r) = parse_jsonl_lines(display, &buf[..cut], lines, max, each);
-                items.extend(more);
+                let r = parse_jsonl_lines(display, &buf[..cut], lines, max, each, &mut items);
                 records += r.records;
                 let n = lines + r.lines + 1;
                 let reason = format!("line {n}: read error, rest of file not read: {e}");
@@ -1356,8 +1355,7 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
         } else {
             buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
         };
-        let (more, r) = parse_jsonl_lines(display, &buf[..cut], lines, max, each);
-        items.extend(more);
+        let r = parse_jsonl_lines(display, &buf[..cut], lines, max, each, &mut items);
         lines += r.lines;
         records += r.records;
         buf.drain(..cut);
@@ -1387,17 +1385,19 @@ struct LineCounts {
 }
 
 /// Parse the lines of `block` (whole lines; the last may lack its line
-/// ending only at the end of the file), numbered from `before + 1`: the
-/// block is cut at line boundaries into pieces parsed in parallel.
+/// ending only at the end of the file), numbered from `before + 1`, onto
+/// `out`: the block is cut at line boundaries into pieces parsed in
+/// parallel.
 fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
     display: &str,
     block: &[u8],
     before: usize,
     max: u64,
     each: &F,
-) -> (Vec<Item<T>>, LineCounts) {
+    out: &mut Vec<Item<T>>,
+) -> LineCounts {
     if block.is_empty() {
-        return (Vec::new(), LineCounts::default());
+        return LineCounts::default();
     }
     let target = (block.len() / (rayon::current_num_threads() * 8)).max(1 << 16);
     let mut pieces: Vec<&[u8]> = Vec::new();
@@ -1411,17 +1411,21 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
         pieces.push(&rest[..end]);
         rest = &rest[end..];
     }
+    // Each piece's first line number and line count.
     let mut first = Vec::with_capacity(pieces.len());
     let mut n = before;
     for piece in &pieces {
-        first.push(n);
-        n += memchr::memchr_iter(b'\n', piece).count() + usize::from(!piece.ends_with(b"\n"));
+        let lines =
+            memchr::memchr_iter(b'\n', piece).count() + usize::from(!piece.ends_with(b"\n"));
+        first.push((n, lines));
+        n += lines;
     }
     let parsed: Vec<(Vec<Item<T>>, usize)> = pieces
         .par_iter()
         .zip(first)
-        .map(|(piece, mut line_no)| {
-            let mut items = Vec::new();
+        .map(|(piece, (mut line_no, lines))| {
+            // One item per line, as a rule (a record's warnings add more).
+            let mut items = Vec::with_capacity(lines);
             let mut records = 0;
             let body = piece.strip_suffix(b"\n").unwrap_or(piece);
             for line in crate::text::line_ranges(body).map(|r| &body[r]) {
@@ -1436,7 +1440,7 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
                     )));
                 } else if !line.iter().all(|b| b.is_ascii_whitespace()) {
                     records += 1;
-                    items.extend(jsonl_record(display, line_no, line, each));
+                    jsonl_record(display, line_no, line, each, &mut items);
                 }
             }
             (items, records)
@@ -1446,31 +1450,34 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
         lines: n - before,
         records: parsed.iter().map(|p| p.1).sum(),
     };
-    (parsed.into_iter().flat_map(|p| p.0).collect(), counts)
+    out.reserve(parsed.iter().map(|p| p.0.len()).sum());
+    out.extend(parsed.into_iter().flat_map(|p| p.0));
+    counts
 }
 
-/// The items of one non-blank JSON Lines line.
+/// Push the items of one non-blank JSON Lines line onto `items`.
 fn jsonl_record<T: Send, F: Fn(&mut Document) -> T + Sync>(
     display: &str,
     line_no: usize,
     line: &[u8],
     each: &F,
-) -> Vec<Item<T>> {
+    items: &mut Vec<Item<T>>,
+) {
     let here = format!("{display}:{line_no}");
     let (text, encoding) = decode_8bit(line);
     match parse_jsonl_line(&text) {
         Ok((mut doc, warnings)) => {
             doc.set_encoding(encoding);
-            let mut items: Vec<Item<T>> = warnings
-                .into_iter()
-                .map(|w| Item::Warn(format!("{here}: {w}")))
-                .collect();
+            items.extend(
+                warnings
+                    .into_iter()
+                    .map(|w| Item::Warn(format!("{here}: {w}"))),
+            );
             doc.path = here;
             let t = each(&mut doc);
             items.push(Item::Doc(doc, t));
-            items
         }
-        Err(reason) => vec![Item::Skip(skip(here, format!("line {line_no}: {reason}")))],
+        Err(reason) => items.push(Item::Skip(skip(here, format!("line {line_no}: {reason}")))),
     }
 }
 
