@@ -77,6 +77,13 @@ fn densify(sig: &mut [u64]) {
                 let j = w * 64 + empties.trailing_zeros() as usize;
                 empties &= empties - 1;
                 let first = &table[j * TABLE_PROBES..(j + 1) * TABLE_PROBES];
+                // The first probe alone finds a donor as often as bins are
+                // filled (most of them, but for short texts).
+                let d = first[0] as usize;
+                if is_filled(d) != 0 {
+                    sig[j] = sig[d];
+                    continue;
+                }
                 let mut donor = None;
                 for group in first.chunks_exact(8) {
                     let mut hits = 0u32;
