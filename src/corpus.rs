@@ -1297,7 +1297,8 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
         let n = match read {
             Ok(n) => n,
             Err(e) => {
-                // Lines complete before the error are kept.
+                // Lines complete before this block are kept; the bytes
+                // this block read before the error are dropped.
                 buf.truncate(old);
                 let cut = buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
                 let r = parse_jsonl_lines(display, &buf[..cut], lines, max, each, &mut items);

@@ -30,10 +30,11 @@ const Z: f64 = 5.0;
 /// Bins of the finer signature that decides pairs of large sets near the
 /// threshold.
 const CHECK_BINS: usize = 1024;
-/// Sets with more shingles than this get the finer signature; a pair with
-/// a smaller set is decided on the exact sets at once.
+/// Sets with more shingles than this get the finer signature (so that a
+/// pair of two long pages is not merged whole).
 const SPARSE_FROM: usize = 1024;
-/// Documents in this many undecided pairs or more get the finer signature.
+/// Documents in this many undecided pairs or more get the finer signature
+/// too (made once, it then saves many merges).
 const SPARSE_PAIRS: u32 = 8;
 
 /// Settings of a dedup run.
@@ -232,8 +233,8 @@ fn dedup_sketched(
         .zip(&sketches)
         .filter(|(_, sk)| sk.sig.len() == k)
         .for_each(|(out, sk)| out.copy_from_slice(&sk.sig));
-    // Taken apart in parallel: freeing each sketch's signature and keys is
-    // a free per document.
+    // Taken apart in parallel: each sketch's signature and keys are two
+    // frees per document, too many for one thread.
     let mut fingerprints: Vec<Vec<u32>> =
         sketches.into_par_iter().map(|sk| sk.fingerprints).collect();
     // Candidates are checked against the signatures as they leave their
@@ -285,15 +286,15 @@ fn dedup_sketched(
     drop(sigs);
     clock.lap("dedup: LSH candidates, signature check");
     // Pass 2, only for documents in an undecided pair: the exact shingle
-    // set, sorted. A pair is decided on the exact sets when that is cheap,
-    // that is when one of them has at most SPARSE_FROM shingles (the
-    // length bound below then keeps the other under SPARSE_FROM / t). Sets
-    // larger than that also get a finer one-permutation signature of
-    // CHECK_BINS one-byte bins, not densified (empty bins stay empty), so
-    // that a pair of two large sets (site chrome shared by thousands of
-    // long pages) is decided in CHECK_BINS steps when it is clear by the
-    // same margin (the samples are the bins either document reached), and
-    // on the exact sets otherwise.
+    // set, sorted. Documents with more than SPARSE_FROM shingles, or in
+    // SPARSE_PAIRS undecided pairs or more, also get a finer
+    // one-permutation signature of CHECK_BINS one-byte bins, not densified
+    // (empty bins stay empty). A pair of two such documents (site chrome
+    // shared by thousands of long pages) is decided in CHECK_BINS steps
+    // when the finer estimate is clear by the same margin (the samples are
+    // the bins either document reached); every other pair is decided on
+    // the exact sets, a merge that is cheap when either set is small (the
+    // length bound below keeps the other under its size / t).
     let mut involved: Vec<u32> = checked
         .iter()
         .filter(|c| c.2.is_none())
@@ -315,18 +316,18 @@ fn dedup_sketched(
         set.sort_unstable();
         set.dedup();
     });
-    // The large sets' finer signatures, in the order of `sets`.
-    let large: Vec<usize> = (0..sets.len())
+    // The finer signatures, for the sets that get one, in `sets` order.
+    let with_fine: Vec<usize> = (0..sets.len())
         .filter(|&x| sets[x].len() > SPARSE_FROM || pairs_of[x] >= SPARSE_PAIRS)
         .collect();
-    let mut fine = vec![0u8; large.len() * CHECK_BINS];
+    let mut fine = vec![0u8; with_fine.len() * CHECK_BINS];
     fine.par_chunks_mut(CHECK_BINS)
-        .zip(&large)
+        .zip(&with_fine)
         .for_each_init(Vec::new, |sig, (fine_out, &x)| {
             sparse_signature(&sets[x], sig, fine_out);
         });
     let mut fine_slot = vec![u32::MAX; sets.len()];
-    for (at, &x) in large.iter().enumerate() {
+    for (at, &x) in with_fine.iter().enumerate() {
         fine_slot[x] = at as u32;
     }
     let fine_of = |x: usize| {
