@@ -13,6 +13,15 @@ use wiretrace::{
     write_text,
 };
 
+/// The binary's allocator: mimalloc, not glibc's malloc. Its per-thread
+/// free lists take the millions of small vectors the stages make and drop
+/// without glibc's arena locks and heap trimming (and the page faults that
+/// come back after a trim). Same reports; measured in the README ("Memory
+/// allocator"): `dedup` on Reuters 301 -> 204 ms (median of 9), a little
+/// more peak memory. The library leaves the choice to its users.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  clean run: every input was read

@@ -873,6 +873,8 @@ mod tests {
             parts in proptest::collection::vec(
                 proptest::prop_oneof![
                     proptest::string::string_regex("[a-zA-Z0-9]{1,9}").unwrap(),
+                    // Past the eight bytes the fast path classifies at once.
+                    proptest::string::string_regex("[a-zA-Z0-9]{10,40}").unwrap(),
                     proptest::sample::select(vec![
                         " ", ".", ",", "'", "’", "\u{200c}", "\u{200d}", "é", "É", "ß",
                         "北", "ก", "”", "—", "-", "\n", "U.S.", "2,700", "colour",
