@@ -13,6 +13,14 @@
 # /usr/bin/time -v, computes the exact-Jaccard truth, and prints one table:
 # wall time, MB/s, peak RSS, recall and precision against exact Jaccard, and
 # each tool's wall time as a multiple of wiretrace's from the same run.
+#
+# RUNS=N (default 1) runs every tool N times, in N rounds of all the tools
+# (so a busy minute on the machine falls on every tool alike), and reports
+# each tool's median wall time and its largest peak RSS. Every run starts
+# after GAP seconds of idle machine (default 2), as a user's single run
+# would: on this VM, memory touched right after another process freed it
+# faults in faster than after a pause, which favours whichever tool runs
+# right after another.
 set -euo pipefail
 corpus=${1:?usage: bench/compare.sh CORPUS.jsonl [THRESHOLD] [NUM_PERM]}
 t=${2:-0.5}
@@ -37,16 +45,29 @@ fi
 echo "cores: $(nproc)   corpus: $corpus   threshold: $t   K: $k"
 
 "$venv/bin/python" "$here/peers.py" exact "$corpus" "$work/truth.json" --threshold "$t" --num-perm "$k"
+runs=${RUNS:-1}
+gap=${GAP:-2}
+tools=(wiretrace gaoya rensa datasketch)
+declare -A times failed
+for round in $(seq "$runs"); do
+  for tool in "${tools[@]}"; do
+    if [ -n "${failed[$tool]:-}" ]; then continue; fi
+    log=$work/$tool.time.$round
+    sleep "$gap"
+    if [ "$tool" = wiretrace ]; then
+      /usr/bin/time -v "$root/target/release/wiretrace" dedup "$corpus" --threshold "$t" \
+        --num-perm "$k" --format json --out "$work/$tool.json" 2> "$log"
+    elif ! /usr/bin/time -v "$venv/bin/python" "$here/peers.py" "$tool" "$corpus" "$work/$tool.json" \
+        --threshold "$t" --num-perm "$k" 2> "$log"; then
+      echo "$tool failed:"; tail -5 "$log"
+      failed[$tool]=1
+      continue
+    fi
+    times[$tool]=${times[$tool]:+${times[$tool]},}$log
+  done
+done
 args=()
-/usr/bin/time -v "$root/target/release/wiretrace" dedup "$corpus" --threshold "$t" --num-perm "$k" \
-  --format json --out "$work/wiretrace.json" 2> "$work/wiretrace.time"
-args+=("wiretrace=$work/wiretrace.json:$work/wiretrace.time")
-for peer in gaoya rensa datasketch; do
-  if /usr/bin/time -v "$venv/bin/python" "$here/peers.py" "$peer" "$corpus" "$work/$peer.json" \
-      --threshold "$t" --num-perm "$k" 2> "$work/$peer.time"; then
-    args+=("$peer=$work/$peer.json:$work/$peer.time")
-  else
-    echo "$peer failed:"; tail -5 "$work/$peer.time"
-  fi
+for tool in "${tools[@]}"; do
+  if [ -z "${failed[$tool]:-}" ]; then args+=("$tool=$work/$tool.json:${times[$tool]}"); fi
 done
 python3 "$here/score.py" "$work/truth.json" "$(stat -c %s "$corpus")" "${args[@]}"

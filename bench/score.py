@@ -4,9 +4,11 @@
     python3 bench/score.py TRUTH.json CORPUS_BYTES NAME=PAIRS.json:TIME.txt ...
 
 PAIRS.json is peers.py output or a `wiretrace dedup --format json` report;
-TIME.txt is the `/usr/bin/time -v` log of that run (wall time, peak RSS).
+TIME.txt is the `/usr/bin/time -v` log of that run (wall time, peak RSS),
+or several logs separated by commas (runs of the same tool): the median
+wall time and the largest peak RSS are reported, with the number of runs.
 """
-import json, re, sys
+import json, re, statistics, sys
 
 
 def pairs_of(path):
@@ -32,11 +34,14 @@ def main():
         name, rest = arg.split("=", 1)
         pairs_path, time_path = rest.split(":", 1)
         found = pairs_of(pairs_path)
-        wall, rss = time_of(time_path)
+        runs = [time_of(p) for p in time_path.split(",")]
+        wall = statistics.median(w for w, _ in runs)
+        rss = max(r for _, r in runs)
         tp = len(found & truth)
         rows.append((name, wall, size_mb / wall if wall else 0, rss, tp / max(1, len(truth)), tp / max(1, len(found)), len(found)))
     ours = next((r for r in rows if r[0] == "wiretrace"), None)
-    print(f"truth pairs: {len(truth)}   corpus: {size_mb:.1f} MB")
+    runs = max(len(a.split(":", 1)[1].split(",")) for a in sys.argv[3:]) if sys.argv[3:] else 0
+    print(f"truth pairs: {len(truth)}   corpus: {size_mb:.1f} MB   runs per tool: {runs} (median wall)")
     print(f"{'tool':<12}{'wall s':>9}{'MB/s':>9}{'RSS MB':>9}{'recall':>9}{'precision':>10}{'pairs':>8}{'wiretrace ×':>13}")
     for name, wall, mbs, rss, rec, prec, n in rows:
         ratio = f"{wall / ours[1]:.1f}" if ours and ours[1] else "-"

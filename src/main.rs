@@ -15,10 +15,11 @@ use wiretrace::{
 
 /// The binary's allocator: mimalloc, not glibc's malloc. Its per-thread
 /// free lists take the millions of small vectors the stages make and drop
-/// without glibc's arena locks and heap trimming (and the page faults that
-/// come back after a trim). Same reports; measured in the README ("Memory
-/// allocator"): `dedup` on Reuters 301 -> 204 ms (median of 9), a little
-/// more peak memory. The library leaves the choice to its users.
+/// without glibc's arena locks and heap trimming. Built without its
+/// transparent-huge-page advice (`no_thp`): on this VM a run started after
+/// a few idle seconds spent more time faulting huge pages in than it saved.
+/// Same reports; measured in the README ("Memory allocator"). The library
+/// leaves the choice of allocator to its users.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
