@@ -1128,6 +1128,10 @@ fn quote_grams(q: &Norm, short_grams: &[u64]) -> Vec<u64> {
     out
 }
 
+/// Candidate pairs tested together in [`group_indices`] before their
+/// unions are made.
+const UNION_SLICE: usize = 4096;
+
 /// Union-find root with path halving.
 fn root(parent: &mut [usize], mut i: usize) -> usize {
     while parent[i] != i {
@@ -1148,14 +1152,27 @@ fn group_indices(quotes: &[Held], reps: &[Norm]) -> Vec<Vec<usize>> {
         members[q.norm as usize].push(i);
     }
     let mut parent: Vec<usize> = (0..reps.len()).collect();
-    let pairs: Vec<(usize, usize)> = candidate_pairs(reps)
-        .into_par_iter()
-        .filter(|&(i, j)| same_quote(&reps[i], &reps[j]))
-        .collect();
-    for (i, j) in pairs {
-        let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
-        if ri != rj {
-            parent[ri.max(rj)] = ri.min(rj);
+    // The candidates are tested a slice at a time, in parallel within a
+    // slice, and a pair whose quotes an earlier slice already joined is not
+    // tested at all: the groups are the same (each is a connected set, and
+    // its root is its smallest member whatever the order of the unions),
+    // for fewer fuzzy tests where a quote is repeated with many variants.
+    let candidates = candidate_pairs(reps);
+    for slice in candidates.chunks(UNION_SLICE) {
+        let open: Vec<(usize, usize)> = slice
+            .iter()
+            .copied()
+            .filter(|&(i, j)| root(&mut parent, i) != root(&mut parent, j))
+            .collect();
+        let joined: Vec<(usize, usize)> = open
+            .into_par_iter()
+            .filter(|&(i, j)| same_quote(&reps[i], &reps[j]))
+            .collect();
+        for (i, j) in joined {
+            let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+            if ri != rj {
+                parent[ri.max(rj)] = ri.min(rj);
+            }
         }
     }
     let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
