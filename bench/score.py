@@ -34,9 +34,9 @@ def main():
         name, rest = arg.split("=", 1)
         pairs_path, time_path = rest.split(":", 1)
         found = pairs_of(pairs_path)
-        runs = [time_of(p) for p in time_path.split(",")]
-        wall = statistics.median(w for w, _ in runs)
-        rss = max(r for _, r in runs)
+        timed = [time_of(p) for p in time_path.split(",")]
+        wall = statistics.median(w for w, _ in timed)
+        rss = max(r for _, r in timed)
         tp = len(found & truth)
         rows.append((name, wall, size_mb / wall if wall else 0, rss, tp / max(1, len(truth)), tp / max(1, len(found)), len(found)))
     ours = next((r for r in rows if r[0] == "wiretrace"), None)

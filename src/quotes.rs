@@ -1129,7 +1129,8 @@ fn quote_grams(q: &Norm, short_grams: &[u64]) -> Vec<u64> {
 }
 
 /// Candidate pairs tested together in [`group_indices`] before their
-/// unions are made.
+/// unions are made (the number matters little: a slice of 256 tests about
+/// as many pairs on generated 20k).
 const UNION_SLICE: usize = 4096;
 
 /// Union-find root with path halving.
@@ -1146,6 +1147,11 @@ fn root(parent: &mut [usize], mut i: usize) -> usize {
 /// through the n-gram index and the fuzzy test, so a quote repeated in
 /// thousands of documents stays cheap.
 fn group_indices(quotes: &[Held], reps: &[Norm]) -> Vec<Vec<usize>> {
+    group_indices_in(quotes, reps, UNION_SLICE)
+}
+
+/// [`group_indices`], testing candidate pairs `slice` at a time.
+fn group_indices_in(quotes: &[Held], reps: &[Norm], slice: usize) -> Vec<Vec<usize>> {
     // The quotes of each normalized text, in order.
     let mut members: Vec<Vec<usize>> = vec![Vec::new(); reps.len()];
     for (i, q) in quotes.iter().enumerate() {
@@ -1158,7 +1164,7 @@ fn group_indices(quotes: &[Held], reps: &[Norm]) -> Vec<Vec<usize>> {
     // its root is its smallest member whatever the order of the unions),
     // for fewer fuzzy tests where a quote is repeated with many variants.
     let candidates = candidate_pairs(reps);
-    for slice in candidates.chunks(UNION_SLICE) {
+    for slice in candidates.chunks(slice.max(1)) {
         let open: Vec<(usize, usize)> = slice
             .iter()
             .copied()
@@ -1700,6 +1706,76 @@ mod tests {
         assert!(whole.len() > 5, "{}", whole.len());
         for pass_bytes in [8, 64, 1000] {
             assert_eq!(candidate_pairs_in(&reps, pass_bytes), whole, "{pass_bytes}");
+        }
+    }
+
+    #[test]
+    fn skipping_pairs_already_grouped_changes_no_group() {
+        // Many variants of a few quotes (words swapped, dropped, added), so
+        // that most candidate pairs are joined through others first.
+        const WORDS: [&str; 9] = [
+            "the", "talks", "will", "never", "end", "while", "people", "suffer", "today",
+        ];
+        let mut state = 11u64;
+        let mut next = |n: u64| {
+            state = crate::shingle::mix64(state);
+            state % n
+        };
+        let mut text = String::new();
+        for _ in 0..200 {
+            let mut words: Vec<&str> = WORDS.to_vec();
+            for _ in 0..next(3) {
+                let (a, b) = (next(9) as usize, next(9) as usize);
+                words.swap(a, b);
+            }
+            if next(2) == 0 {
+                words.remove(next(9) as usize);
+            }
+            text.push_str(&format!(
+                "\"{},\" said Minister {}.\n\n",
+                words.join(" "),
+                next(4)
+            ));
+        }
+        let mut tables = Tables::default();
+        let quotes: Vec<Held> = document_quotes(0, &text)
+            .into_iter()
+            .map(|q| tables.hold(q))
+            .collect();
+        let reps = tables.norms();
+        // The reference: every candidate pair tested, then joined.
+        let mut parent: Vec<usize> = (0..reps.len()).collect();
+        for (i, j) in candidate_pairs(&reps) {
+            if same_quote(&reps[i], &reps[j]) {
+                let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
+                parent[ri.max(rj)] = ri.min(rj);
+            }
+        }
+        // Groups of quote indices, each sorted (the audit's order within a
+        // group is by distinct text, which does not matter here).
+        let sorted = |groups: Vec<Vec<usize>>| -> Vec<Vec<usize>> {
+            groups
+                .into_iter()
+                .map(|mut g| {
+                    g.sort_unstable();
+                    g
+                })
+                .collect()
+        };
+        let mut want: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (i, q) in quotes.iter().enumerate() {
+            want.entry(root(&mut parent, q.norm as usize))
+                .or_default()
+                .push(i);
+        }
+        let want: Vec<Vec<usize>> = want.into_values().collect();
+        assert!(want.iter().any(|g| g.len() > 20), "{want:?}");
+        for slice in [1, 7, UNION_SLICE, usize::MAX] {
+            assert_eq!(
+                sorted(group_indices_in(&quotes, &reps, slice)),
+                want,
+                "{slice}"
+            );
         }
     }
 

@@ -141,8 +141,8 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
 /// (at most `limit`), sixteen bytes at a time.
 #[inline]
 fn word_end(bytes: &[u8], mut j: usize, limit: usize) -> usize {
-    while let Some(chunk) = bytes.get(j..j + 16).filter(|_| j + 16 <= limit) {
-        let m = non_word_mask(chunk.try_into().unwrap_or(&[0; 16]));
+    while let Some(chunk) = bytes[..limit].get(j..).and_then(<[u8]>::first_chunk) {
+        let m = non_word_mask(chunk);
         if m != 0 {
             return j + m.trailing_zeros() as usize;
         }
