@@ -229,6 +229,15 @@ pub fn scan_with_progress(
     // once per distinct shingle: about one increment per token, some six
     // bytes of text. It is sized for that many, so that its counts stay
     // well under the cut-offs however large the corpus.
+    // One outlet holding every document (a newsroom's own archive): its
+    // counts are the corpus-wide counts, so the corpus sketch answers for
+    // the outlet rule too and no outlet sketch is built.
+    let corpus_outlet_cutoff = outlets
+        .as_ref()
+        .filter(|o| need_df && o.len() == 1)
+        .and_then(|o| o.get(outlet_keys.first()?).copied())
+        .filter(|_| outlet_keys.windows(2).all(|w| w[0] == w[1]));
+    let outlets = outlets.filter(|_| corpus_outlet_cutoff.is_none());
     let mut outlet_df = outlets.as_ref().map(|o| {
         let bytes: u64 = documents
             .iter()
@@ -256,15 +265,12 @@ pub fn scan_with_progress(
             (Vec::new(), Vec::new())
         };
         let counted: Vec<Counted> = if hold {
-            docs.par_iter()
+            // Their distinct shingles are read off the seeds below.
+            docs.iter()
                 .map(|d| Counted {
                     fingerprint: d.fingerprint,
                     tokens: d.tokens.len(),
-                    distinct: if counting {
-                        d.distinct_shingles()
-                    } else {
-                        Vec::new()
-                    },
+                    distinct: Vec::new(),
                 })
                 .collect()
         } else {
@@ -281,26 +287,26 @@ pub fn scan_with_progress(
         };
         stats.tokens += counted.iter().map(|c| c.tokens).sum::<usize>();
         fingerprints.extend(counted.iter().map(|c| (c.fingerprint, c.tokens)));
-        let distinct: Vec<Vec<u64>> = counted.into_iter().map(|c| c.distinct).collect();
         let t1 = Instant::now();
         tokenize_time += t1 - t0;
         if counting {
-            if let Some(df) = &mut df {
-                df.add_documents(&distinct);
-            }
-            if let Some((odf, outlets)) = &mut outlet_df {
-                let keyed: Vec<Vec<u64>> = distinct
-                    .par_iter()
-                    .zip(&outlet_keys[part.clone()])
-                    .map(|(d, k)| {
-                        if outlets.contains_key(k) {
-                            d.iter().map(|h| h ^ k).collect()
-                        } else {
-                            Vec::new()
-                        }
-                    })
-                    .collect();
-                odf.add_documents(&keyed);
+            let keys = &outlet_keys[part.clone()];
+            if hold {
+                count_df(
+                    &mut df,
+                    &mut outlet_df,
+                    keys,
+                    |d| docs[d].seeds.len(),
+                    |d| docs[d].distinct_from_seeds(),
+                );
+            } else {
+                count_df(
+                    &mut df,
+                    &mut outlet_df,
+                    keys,
+                    |d| counted[d].distinct.len(),
+                    |d| counted[d].distinct.iter().copied(),
+                );
             }
         }
         df_time += t1.elapsed();
@@ -316,6 +322,7 @@ pub fn scan_with_progress(
     let seeds = Seeder {
         df: df.as_ref(),
         outlet_df: outlet_df.as_ref().map(|(odf, o)| (odf, *o)),
+        corpus_outlet_cutoff,
         max_df,
         outlet_keys: &outlet_keys,
     };
@@ -924,6 +931,9 @@ fn window_entries(
 struct Seeder<'a> {
     df: Option<&'a DfSketch>,
     outlet_df: Option<(&'a DfSketch, &'a OutletCutoffs)>,
+    /// The outlet rule's cut-off when one outlet holds every document
+    /// (counted in `df`, there is no `outlet_df`).
+    corpus_outlet_cutoff: Option<usize>,
     max_df: usize,
     outlet_keys: &'a [u64],
 }
@@ -943,7 +953,7 @@ impl Seeder<'_> {
         // the outlet threshold, as in the persistent index.
         let common = |h: u64| {
             let global = df.map(|df| df.get(h) as usize);
-            global.is_some_and(|g| g > max_df)
+            global.is_some_and(|g| g > max_df || self.corpus_outlet_cutoff.is_some_and(|m| g >= m))
                 || outlet_df.is_some_and(|(odf, m)| {
                     odf.get(h ^ ok) as usize >= m && global.is_none_or(|g| g >= m)
                 })
@@ -968,7 +978,41 @@ impl Seeder<'_> {
                 !common(d.shingles[i])
             })
             .collect();
-        d.set_seeds_where(&keep);
+        if d.seeds.len() == d.shingles.len() && d.common.is_empty() {
+            // Seeded with every shingle already (the held documents).
+            d.keep_seeds_where(&keep);
+        } else {
+            d.set_seeds_where(&keep);
+        }
+    }
+}
+
+/// Count the distinct shingles of a part's documents (`hashes(d)`, at
+/// most `len(d)` of them, for `d` in `0..keys.len()`) in the corpus-wide
+/// sketch and, for documents of an outlet under the outlet rule, in the
+/// outlet sketch (keyed by the outlet).
+fn count_df<I: Iterator<Item = u64>>(
+    df: &mut Option<DfSketch>,
+    outlet_df: &mut Option<(DfSketch, &OutletCutoffs)>,
+    keys: &[u64],
+    len: impl Fn(usize) -> usize + Sync,
+    hashes: impl Fn(usize) -> I + Sync,
+) {
+    if let Some(df) = df {
+        df.add_documents_by(keys.len(), &len, &hashes);
+    }
+    if let Some((odf, outlets)) = outlet_df {
+        let under = |d: usize| outlets.contains_key(&keys[d]);
+        odf.add_documents_by(
+            keys.len(),
+            |d| if under(d) { len(d) } else { 0 },
+            |d| {
+                let k = keys[d];
+                hashes(d)
+                    .take(if under(d) { usize::MAX } else { 0 })
+                    .map(move |h| h ^ k)
+            },
+        );
     }
 }
 
@@ -1034,7 +1078,8 @@ fn shingle_seeded(
     Ok(docs.into_iter().unzip())
 }
 
-/// Tokenize and shingle the documents `range` (seeds not set).
+/// Tokenize and shingle the documents `range`, every shingle a seed
+/// ([`ShingledDoc::seed_all`]; [`Seeder::set`] drops the common ones).
 fn shingle_part(
     documents: &[Document],
     range: Range<usize>,
@@ -1044,7 +1089,11 @@ fn shingle_part(
 ) -> Result<Shingled> {
     let docs = documents[range]
         .par_iter()
-        .map(|d| shingle_one(d, settings.ngram, keep_texts))
+        .map(|d| {
+            let (mut s, text) = shingle_one(d, settings.ngram, keep_texts)?;
+            s.seed_all();
+            Ok((s, text))
+        })
         .inspect(|_| progress.advance(1))
         .collect::<Result<Vec<_>>>()?;
     Ok(docs.into_iter().unzip())
@@ -1216,6 +1265,22 @@ pub(crate) mod tests {
         assert_eq!(same_outlet_passages(998), 0);
         // 3,000 documents: the cut-off is 3, the passage seeds.
         assert_eq!(same_outlet_passages(2998), 1);
+    }
+
+    #[test]
+    fn one_outlet_or_several_the_outlet_rule_gives_the_same_answer() {
+        // One outlet holding every document is counted in the corpus
+        // sketch alone; with a second outlet beside it, an outlet sketch
+        // is built. The rule must say the same of the shared passage.
+        for (filler, passages) in [(998, 0), (2998, 1)] {
+            let mut docs = same_outlet_corpus(filler);
+            let mut other = Document::new("z", "a page of another outlet altogether");
+            other.outlet = Some("Another Outlet".to_string());
+            docs.push(other);
+            let report = scan(Corpus::from_documents(docs), &outlet_rule_at_two()).unwrap();
+            assert_eq!(report.passages.len(), passages, "{filler} filler pages");
+            assert_eq!(same_outlet_passages(filler), passages);
+        }
     }
 
     #[test]
