@@ -265,12 +265,15 @@ pub fn scan_with_progress(
             (Vec::new(), Vec::new())
         };
         let counted: Vec<Counted> = if hold {
-            // Their distinct shingles are read off the seeds below.
-            docs.iter()
+            docs.par_iter()
                 .map(|d| Counted {
                     fingerprint: d.fingerprint,
                     tokens: d.tokens.len(),
-                    distinct: Vec::new(),
+                    distinct: if counting {
+                        d.distinct_shingles()
+                    } else {
+                        Vec::new()
+                    },
                 })
                 .collect()
         } else {
@@ -287,26 +290,26 @@ pub fn scan_with_progress(
         };
         stats.tokens += counted.iter().map(|c| c.tokens).sum::<usize>();
         fingerprints.extend(counted.iter().map(|c| (c.fingerprint, c.tokens)));
+        let distinct: Vec<Vec<u64>> = counted.into_iter().map(|c| c.distinct).collect();
         let t1 = Instant::now();
         tokenize_time += t1 - t0;
         if counting {
-            let keys = &outlet_keys[part.clone()];
-            if hold {
-                count_df(
-                    &mut df,
-                    &mut outlet_df,
-                    keys,
-                    |d| docs[d].seeds.len(),
-                    |d| docs[d].distinct_from_seeds(),
-                );
-            } else {
-                count_df(
-                    &mut df,
-                    &mut outlet_df,
-                    keys,
-                    |d| counted[d].distinct.len(),
-                    |d| counted[d].distinct.iter().copied(),
-                );
+            if let Some(df) = &mut df {
+                df.add_documents(&distinct);
+            }
+            if let Some((odf, outlets)) = &mut outlet_df {
+                let keyed: Vec<Vec<u64>> = distinct
+                    .par_iter()
+                    .zip(&outlet_keys[part.clone()])
+                    .map(|(d, k)| {
+                        if outlets.contains_key(k) {
+                            d.iter().map(|h| h ^ k).collect()
+                        } else {
+                            Vec::new()
+                        }
+                    })
+                    .collect();
+                odf.add_documents(&keyed);
             }
         }
         df_time += t1.elapsed();
@@ -978,41 +981,7 @@ impl Seeder<'_> {
                 !common(d.shingles[i])
             })
             .collect();
-        if d.seeds.len() == d.shingles.len() && d.common.is_empty() {
-            // Seeded with every shingle already (the held documents).
-            d.keep_seeds_where(&keep);
-        } else {
-            d.set_seeds_where(&keep);
-        }
-    }
-}
-
-/// Count the distinct shingles of a part's documents (`hashes(d)`, at
-/// most `len(d)` of them, for `d` in `0..keys.len()`) in the corpus-wide
-/// sketch and, for documents of an outlet under the outlet rule, in the
-/// outlet sketch (keyed by the outlet).
-fn count_df<I: Iterator<Item = u64>>(
-    df: &mut Option<DfSketch>,
-    outlet_df: &mut Option<(DfSketch, &OutletCutoffs)>,
-    keys: &[u64],
-    len: impl Fn(usize) -> usize + Sync,
-    hashes: impl Fn(usize) -> I + Sync,
-) {
-    if let Some(df) = df {
-        df.add_documents_by(keys.len(), &len, &hashes);
-    }
-    if let Some((odf, outlets)) = outlet_df {
-        let under = |d: usize| outlets.contains_key(&keys[d]);
-        odf.add_documents_by(
-            keys.len(),
-            |d| if under(d) { len(d) } else { 0 },
-            |d| {
-                let k = keys[d];
-                hashes(d)
-                    .take(if under(d) { usize::MAX } else { 0 })
-                    .map(move |h| h ^ k)
-            },
-        );
+        d.set_seeds_where(&keep);
     }
 }
 
@@ -1078,8 +1047,7 @@ fn shingle_seeded(
     Ok(docs.into_iter().unzip())
 }
 
-/// Tokenize and shingle the documents `range`, every shingle a seed
-/// ([`ShingledDoc::seed_all`]; [`Seeder::set`] drops the common ones).
+/// Tokenize and shingle the documents `range` (seeds not set).
 fn shingle_part(
     documents: &[Document],
     range: Range<usize>,
@@ -1089,11 +1057,7 @@ fn shingle_part(
 ) -> Result<Shingled> {
     let docs = documents[range]
         .par_iter()
-        .map(|d| {
-            let (mut s, text) = shingle_one(d, settings.ngram, keep_texts)?;
-            s.seed_all();
-            Ok((s, text))
-        })
+        .map(|d| shingle_one(d, settings.ngram, keep_texts))
         .inspect(|_| progress.advance(1))
         .collect::<Result<Vec<_>>>()?;
     Ok(docs.into_iter().unzip())

@@ -68,39 +68,6 @@ mod tests {
     }
 
     #[test]
-    fn seeds_sorted_once_are_the_kept_shingles_sorted() {
-        let text = "the cat sat on the mat and the cat sat on the hat, \
-                    then the cat sat on the mat again";
-        for n in [1, 2, 3] {
-            let mut d = ShingledDoc::new(text, n);
-            d.seed_all();
-            assert_eq!(
-                d.distinct_from_seeds().collect::<Vec<_>>(),
-                d.distinct_shingles()
-            );
-            // Every third shingle is common; the others are the seeds,
-            // sorted by (whole hash, position).
-            let keep: Vec<bool> = (0..d.shingles.len()).map(|i| i % 3 != 1).collect();
-            let mut expected: Vec<(u64, u32)> = (0..d.shingles.len())
-                .filter(|&i| keep[i])
-                .map(|i| (d.shingles[i], i as u32))
-                .collect();
-            expected.sort_unstable();
-            d.keep_seeds_where(&keep);
-            let expected: Vec<(u32, u32)> = expected
-                .iter()
-                .map(|&(h, p)| ((h >> 32) as u32, p))
-                .collect();
-            assert_eq!(d.seeds, expected);
-            assert!((0..d.shingles.len()).all(|i| d.is_common(i) != keep[i]));
-            // All kept: nothing is common and every shingle seeds.
-            d.set_seeds_where(&vec![true; d.shingles.len()]);
-            assert_eq!(d.seeds.len(), d.shingles.len());
-            assert!(d.common.is_empty());
-        }
-    }
-
-    #[test]
     fn parallel_sketch_equals_sequential_sketch() {
         let docs: Vec<Vec<u64>> = (0..300u64)
             .map(|d| (0..(d % 37) * 11).map(|i| mix64(i * 7 + d % 5)).collect())
@@ -265,56 +232,26 @@ impl ShingledDoc {
     /// [`ShingledDoc::set_seeds`] with the verdict on each shingle given,
     /// by position.
     pub(crate) fn set_seeds_where(&mut self, keep: &[bool]) {
-        self.seed_all();
-        self.keep_seeds_where(keep);
-    }
-
-    /// Make every shingle a seed: `seeds` sorted by (whole hash,
-    /// position), none common. [`ShingledDoc::distinct_from_seeds`] then
-    /// reads the distinct shingles off them, and
-    /// [`ShingledDoc::keep_seeds_where`] drops the common ones without
-    /// sorting again.
-    pub(crate) fn seed_all(&mut self) {
+        self.common.clear();
         // Sorted as (hash, position) pairs, then the hash cut to its high
         // half: sorting positions by a hash looked up at each comparison
         // is slower.
-        let mut by_hash: Vec<(u64, u32)> = self
-            .shingles
-            .iter()
-            .enumerate()
-            .map(|(i, &h)| (h, i as u32))
-            .collect();
+        let mut by_hash: Vec<(u64, u32)> = Vec::with_capacity(self.shingles.len());
+        for (i, (&h, &keep)) in self.shingles.iter().zip(keep).enumerate() {
+            if keep {
+                by_hash.push((h, i as u32));
+            } else {
+                if self.common.is_empty() {
+                    self.common.resize(self.shingles.len(), false);
+                }
+                self.common[i] = true;
+            }
+        }
         by_hash.sort_unstable();
-        self.common.clear();
         self.seeds.clear();
         self.seeds.reserve_exact(by_hash.len());
         self.seeds
             .extend(by_hash.iter().map(|&(h, p)| ((h >> 32) as u32, p)));
-    }
-
-    /// The distinct shingle hashes in increasing order, read off the
-    /// seeds: [`ShingledDoc::distinct_shingles`] without a sort, while
-    /// every shingle is a seed (after [`ShingledDoc::seed_all`]).
-    pub(crate) fn distinct_from_seeds(&self) -> impl Iterator<Item = u64> + '_ {
-        let mut last = None;
-        self.seeds
-            .iter()
-            .map(|&(_, p)| self.shingles[p as usize])
-            .filter(move |&h| last.replace(h) != Some(h))
-    }
-
-    /// Of the seeds (all of them, as [`ShingledDoc::seed_all`] leaves
-    /// them), keep those whose position `p` has `keep[p]`; the others are
-    /// marked common. The order of the seeds stays as it was.
-    pub(crate) fn keep_seeds_where(&mut self, keep: &[bool]) {
-        self.common.clear();
-        if keep.iter().all(|&k| k) {
-            return;
-        }
-        self.common.extend(keep.iter().map(|&k| !k));
-        self.common.resize(self.shingles.len(), false);
-        self.seeds
-            .retain(|&(_, p)| keep.get(p as usize).copied().unwrap_or(true));
     }
 
     /// The hash of each seed, in token order (the shingles that are not
@@ -452,45 +389,34 @@ impl DfSketch {
     /// Count more documents, as [`DfSketch::from_documents`] does: a
     /// sketch fed a corpus in several calls equals one built from it whole.
     pub fn add_documents(&mut self, docs: &[Vec<u64>]) {
-        self.add_documents_by(docs.len(), |d| docs[d].len(), |d| docs[d].iter().copied());
-    }
-
-    /// [`DfSketch::add_documents`] for `count` documents whose distinct
-    /// hashes `hashes(d)` gives (at most `len(d)` of them), so that
-    /// callers need not gather them into vectors first.
-    pub(crate) fn add_documents_by<I: Iterator<Item = u64>>(
-        &mut self,
-        count: usize,
-        len: impl Fn(usize) -> usize + Sync,
-        hashes: impl Fn(usize) -> I + Sync,
-    ) {
         const PART_BITS: u32 = 6;
         let shift = self.bits - PART_BITS;
         let sketch = self;
         // Documents in chunks of about 8M hashes, so the scattered copy
         // stays small whatever the corpus size.
         let mut from = 0;
-        while from < count {
+        while from < docs.len() {
             let mut to = from;
-            let mut total = 0;
-            while to < count && (to == from || total + len(to) <= 8 << 20) {
-                total += len(to);
+            let mut hashes = 0;
+            while to < docs.len() && (to == from || hashes + docs[to].len() <= 8 << 20) {
+                hashes += docs[to].len();
                 to += 1;
             }
+            let chunk = &docs[from..to];
             // Pieces of the chunk are scattered in parallel, each into its
             // own partitions; every +1 lands on the same counter whichever
             // piece it came from, so the counts do not depend on the split.
-            let per = (to - from)
+            let per = chunk
+                .len()
                 .div_ceil(rayon::current_num_threads() * 4)
                 .max(1);
             for row in 0..2 {
-                let pieces: Vec<Vec<Vec<u32>>> = (from..to)
-                    .into_par_iter()
-                    .step_by(per)
-                    .map(|first| {
+                let pieces: Vec<Vec<Vec<u32>>> = chunk
+                    .par_chunks(per)
+                    .map(|docs| {
                         let mut parts: Vec<Vec<u32>> = vec![Vec::new(); 1 << PART_BITS];
-                        for d in first..(first + per).min(to) {
-                            for h in hashes(d) {
+                        for d in docs {
+                            for &h in d {
                                 let slot = sketch.slots(h)[row];
                                 parts[slot >> shift].push(slot as u32);
                             }
