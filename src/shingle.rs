@@ -195,14 +195,33 @@ pub struct ShingledDoc {
     pub common: Vec<bool>,
 }
 
+thread_local! {
+    /// Each thread's tokens of the document it is shingling.
+    static TOKENS: std::cell::RefCell<Vec<Token>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The most tokens a thread's scratch vector keeps room for between
+/// documents (16 MiB); one that grew larger for a huge document is let go.
+const SCRATCH_TOKENS: usize = 1 << 20;
+
 impl ShingledDoc {
     /// Tokenize and shingle `text` (seeds are left empty; see
     /// [`ShingledDoc::set_seeds`]).
     pub fn new(text: &str, n: usize) -> Self {
-        let mut tokens = crate::text::tokens(text);
-        // The vector grew by doubling: up to half of it unused (shrinking
-        // in place costs no copy).
-        tokens.shrink_to_fit();
+        // Tokenized into this thread's scratch vector, then copied out at
+        // its exact size: a vector grown by doubling is reallocated and
+        // copied at every doubling, and shrinking it after does not give
+        // its unused tail back (an allocator may keep a block that shrinks
+        // by less than half, as mimalloc does).
+        let tokens = TOKENS.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            crate::text::tokenize(text, &mut scratch);
+            let tokens = scratch.to_vec();
+            if scratch.capacity() > SCRATCH_TOKENS {
+                *scratch = Vec::new();
+            }
+            tokens
+        });
         let mut shingles = Vec::new();
         shingle_hashes(&tokens, n, &mut shingles);
         let fingerprint = combine(tokens.iter().map(|t| t.hash));
