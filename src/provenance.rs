@@ -283,6 +283,11 @@ pub(crate) struct Aliases<'a> {
     /// sorted; `by_first[b]` is the range of those starting with byte `b`.
     order: Vec<(u8, usize)>,
     by_first: Box<[(usize, usize); 256]>,
+    /// The first bytes of the aliases in `order` that are not ASCII
+    /// capitals (`d` of `dpa`), when there are at most [`FEW_STARTS`]: the
+    /// bytes to try are then found sixteen at a time. `None`: every byte
+    /// is tried.
+    other_starts: Option<Vec<u8>>,
     /// The other aliases, searched for one by one.
     others: Vec<usize>,
 }
@@ -320,14 +325,27 @@ impl<'a> Aliases<'a> {
             }
             r.1 = i + 1;
         }
+        // `order` is sorted by first byte: equal ones are neighbours.
+        let mut other_starts: Vec<u8> = order
+            .iter()
+            .map(|&(b, _)| b)
+            .filter(|b| !b.is_ascii_uppercase())
+            .collect();
+        other_starts.dedup();
+        let other_starts = Some(other_starts).filter(|o| o.len() <= FEW_STARTS);
         Aliases {
             aliases,
             order,
+            other_starts,
             by_first,
             others,
         }
     }
 }
+
+/// The most first bytes other than capitals that [`find_mentions`] looks
+/// for sixteen bytes at a time.
+const FEW_STARTS: usize = 4;
 
 /// The wire services' forms alone, built once.
 pub(crate) fn wire_aliases() -> &'static Aliases<'static> {
@@ -345,6 +363,7 @@ fn find_mentions(text: &str, table: &Aliases) -> Vec<Mention> {
         aliases,
         order,
         by_first,
+        other_starts,
         others,
     } = table;
     // (start, end, alias): ties keep the alias table's order.
@@ -361,17 +380,19 @@ fn find_mentions(text: &str, table: &Aliases) -> Vec<Mention> {
     // byte, so each is a character's start; `whole_word` then checks that
     // no letter or digit comes before it, which makes it a word's start.
     let bytes = text.as_bytes();
-    for (s, &b) in bytes.iter().enumerate() {
-        let (from, to) = by_first[b as usize];
-        if from == to {
-            continue;
-        }
+    let try_at = |s: usize| {
+        let (from, to) = by_first[bytes[s] as usize];
         for &(_, k) in &order[from..to] {
             let form = aliases[k].1;
             if bytes[s..].starts_with(form.as_bytes()) && whole_word(text, s, s + form.len()) {
                 found.push((s, s + form.len(), k));
             }
         }
+    };
+    if let Some(other_starts) = other_starts {
+        crate::text::for_each_capital_or(bytes, other_starts, try_at);
+    } else {
+        (0..bytes.len()).for_each(try_at);
     }
     found.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
     let mut kept: Vec<Mention> = Vec::new();
