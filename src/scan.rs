@@ -225,10 +225,6 @@ pub fn scan_with_progress(
     let need_df = n > max_df;
     let outlets = Some(outlet_cutoffs(&outlet_keys, settings)).filter(|o| !o.is_empty());
     let mut df = need_df.then(DfSketch::default);
-    // The outlet sketch counts every document of an outlet under the rule
-    // once per distinct shingle: about one increment per token, some six
-    // bytes of text. It is sized for that many, so that its counts stay
-    // well under the cut-offs however large the corpus.
     // One outlet holding every document (a newsroom's own archive): its
     // counts are the corpus-wide counts, so the corpus sketch answers for
     // the outlet rule too and no outlet sketch is built.
@@ -238,6 +234,10 @@ pub fn scan_with_progress(
         .and_then(|o| o.get(outlet_keys.first()?).copied())
         .filter(|_| outlet_keys.windows(2).all(|w| w[0] == w[1]));
     let outlets = outlets.filter(|_| corpus_outlet_cutoff.is_none());
+    // The outlet sketch counts every document of an outlet under the rule
+    // once per distinct shingle: about one increment per token, some six
+    // bytes of text. It is sized for that many, so that its counts stay
+    // well under the cut-offs however large the corpus.
     let mut outlet_df = outlets.as_ref().map(|o| {
         let bytes: u64 = documents
             .iter()
