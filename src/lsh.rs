@@ -301,11 +301,43 @@ fn each_partition<R: Send>(
 /// of one-owner buckets ([`keep_shared`]): the buckets to scan.
 fn sorted_partitions(producers: Vec<Partitioned>, owner_mask: u64) -> Vec<Vec<u64>> {
     each_partition(producers, |mut part| {
-        part.sort_unstable();
+        sort_partition(&mut part);
         part.dedup();
         keep_shared(&mut part, owner_mask);
         part
     })
+}
+
+/// Sort one partition's entries, which nearly always share their top byte
+/// (the partition's): spread by the next byte into 256 runs (one counting
+/// pass and one scatter), each run then sorted on its own. The runs are
+/// short, so this takes about half the instructions of sorting the whole
+/// partition at once. Entries of mixed top bytes are sorted whole.
+fn sort_partition(v: &mut Vec<u64>) {
+    let top = |x: u64| x >> 56;
+    if v.len() < 1024 || v.iter().any(|&x| top(x) != top(v[0])) {
+        v.sort_unstable();
+        return;
+    }
+    let byte = |x: u64| (x >> 48) as u8 as usize;
+    let mut starts = [0usize; 257];
+    for &x in v.iter() {
+        starts[byte(x) + 1] += 1;
+    }
+    for b in 0..256 {
+        starts[b + 1] += starts[b];
+    }
+    let mut spread = vec![0u64; v.len()];
+    let mut at = starts;
+    for &x in v.iter() {
+        let b = byte(x);
+        spread[at[b]] = x;
+        at[b] += 1;
+    }
+    for b in 0..256 {
+        spread[starts[b]..starts[b + 1]].sort_unstable();
+    }
+    *v = spread;
 }
 
 /// [`bucket_pairs`] over the entries of `producers`, packed with
@@ -620,6 +652,31 @@ fn unpack_pairs(mut pairs: Vec<u64>, min_repeats: usize) -> Vec<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partition_sorts_as_a_whole_sort_does() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x = mix64(x);
+            x
+        };
+        for len in [0, 5, 1023, 1024, 5000] {
+            // One top byte (the partition's), then a few entries of another.
+            let mut one: Vec<u64> = (0..len).map(|_| next() >> 8 | 0x37 << 56).collect();
+            // Repeats, as a bucket's owners entered twice.
+            one.extend_from_within(..len / 10);
+            for v in [
+                one.clone(),
+                one.iter().map(|&e| e ^ (next() & 1) << 60).collect(),
+            ] {
+                let mut want = v.clone();
+                want.sort_unstable();
+                let mut got = v;
+                sort_partition(&mut got);
+                assert_eq!(got, want);
+            }
+        }
+    }
 
     #[test]
     fn band_keys_follow_their_definition() {
