@@ -310,10 +310,11 @@ fn sorted_partitions(producers: Vec<Partitioned>, owner_mask: u64) -> Vec<Vec<u6
 
 /// Sort one partition's entries, which nearly always share their top byte
 /// (the partition's): spread by the next byte into 256 runs (one counting
-/// pass and one scatter), each run then sorted on its own. The runs are
-/// short, so this takes about half the instructions of sorting the whole
-/// partition at once. Entries of mixed top bytes are sorted whole.
-fn sort_partition(v: &mut Vec<u64>) {
+/// pass and one scatter into a copy), each run then sorted on its own and
+/// the copy written back. The runs are short, so this takes about half
+/// the instructions of sorting the whole partition at once. Entries of
+/// mixed top bytes are sorted whole.
+fn sort_partition(v: &mut [u64]) {
     let top = |x: u64| x >> 56;
     if v.len() < 1024 || v.iter().any(|&x| top(x) != top(v[0])) {
         v.sort_unstable();
@@ -337,7 +338,7 @@ fn sort_partition(v: &mut Vec<u64>) {
     for b in 0..256 {
         spread[starts[b]..starts[b + 1]].sort_unstable();
     }
-    *v = spread;
+    v.copy_from_slice(&spread);
 }
 
 /// [`bucket_pairs`] over the entries of `producers`, packed with
@@ -566,7 +567,7 @@ fn keep_shared(sorted: &mut Vec<u64>, owner_mask: u64) {
 
 /// Sort packed entries in place: partitioned by their top byte (keys are
 /// uniform) in one pass, then the 256 partitions, each small enough for
-/// cache, sorted in parallel.
+/// cache, sorted in parallel ([`sort_partition`]).
 fn partition_sorted(packed: &mut [u64]) {
     let mut starts = [0usize; 257];
     for &e in packed.iter() {
@@ -598,7 +599,7 @@ fn partition_sorted(packed: &mut [u64]) {
         parts.push(part);
         rest = tail;
     }
-    parts.into_par_iter().for_each(|part| part.sort_unstable());
+    parts.into_par_iter().for_each(sort_partition);
 }
 
 /// Visit the buckets of two owners or more of sorted `parts`, in

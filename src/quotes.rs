@@ -1709,6 +1709,15 @@ mod tests {
         }
     }
 
+    /// Deterministic numbers for the tests: `next(n)` is in `0..n`.
+    fn numbers(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut state = seed;
+        move |n| {
+            state = crate::shingle::mix64(state);
+            state % n
+        }
+    }
+
     #[test]
     fn skipping_pairs_already_grouped_changes_no_group() {
         // Many variants of a few quotes (words swapped, dropped, added), so
@@ -1716,11 +1725,7 @@ mod tests {
         const WORDS: [&str; 9] = [
             "the", "talks", "will", "never", "end", "while", "people", "suffer", "today",
         ];
-        let mut state = 11u64;
-        let mut next = |n: u64| {
-            state = crate::shingle::mix64(state);
-            state % n
-        };
+        let mut next = numbers(11);
         let mut text = String::new();
         for _ in 0..200 {
             let mut words: Vec<&str> = WORDS.to_vec();
@@ -1991,11 +1996,7 @@ mod tests {
             "war", "peace", "budget", "army", "talks", "will", "never", "end", "people", "fake",
             "news", "today",
         ];
-        let mut state = 7u64;
-        let mut next = |n: u64| {
-            state = crate::shingle::mix64(state);
-            state % n
-        };
+        let mut next = numbers(7);
         let mut docs = Vec::new();
         for d in 0..300 {
             let mut text = format!("Story {d}\n\n");
