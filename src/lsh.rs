@@ -115,16 +115,20 @@ impl Banding {
         // cycles, and this runs for every band of every document.
         let (step, extra) = (len / self.bands, len % self.bands);
         let (mut start, mut carry) = (0, 0);
+        out.reserve(self.bands);
         for b in 0..self.bands {
-            let mut h = mix64(b as u64 ^ 0xB0A7_DEED);
-            let mut at = start;
-            for _ in 0..self.rows {
-                h = mix64(h ^ sig[at]);
-                at += 1;
-                if at == len {
-                    at = 0;
-                }
-            }
+            let salt = mix64(b as u64 ^ 0xB0A7_DEED);
+            // Most bands lie inside the signature: one bounds check for
+            // the band, not one per row. The last bands of overlapping
+            // bandings wrap around the end.
+            let h = match sig.get(start..start + self.rows) {
+                Some(rows) => rows.iter().fold(salt, |h, &v| mix64(h ^ v)),
+                None => sig[start..]
+                    .iter()
+                    .chain(sig.iter().cycle())
+                    .take(self.rows)
+                    .fold(salt, |h, &v| mix64(h ^ v)),
+            };
             out.push(h);
             start += step;
             carry += extra;

@@ -48,72 +48,216 @@ pub fn signature(shingles: impl IntoIterator<Item = u64>, k: usize, out: &mut Ve
 /// Fill empty bins from non-empty ones (optimal densification).
 fn densify(sig: &mut [u64]) {
     let k = sig.len();
-    let mut filled = [0u64; MAX_PERM / 64];
-    for (i, &v) in sig.iter().enumerate() {
-        filled[i / 64] |= u64::from(v != EMPTY) << (i % 64);
-    }
+    let filled = filled_bins(sig);
     let reached: u32 = filled.iter().map(|w| w.count_ones()).sum();
     if reached as usize == k {
         return;
     }
     PROBES.with(|cache| {
         let mut cache = cache.borrow_mut();
-        if cache.0 != k {
-            *cache = (k, probe_table(k));
+        if cache.k != k {
+            *cache = Probes::new(k);
         }
-        let table = &cache.1;
-        let is_filled = |d: usize| (filled[d / 64] >> (d % 64)) & 1;
-        // Visit the empty bins through the complement of `filled`, word by
-        // word, and test a bin's first probes all at once (no branch per
-        // probe): the donor is the first filled one, as the sequence says.
-        for (w, &word) in filled.iter().enumerate().take(k.div_ceil(64)) {
-            let valid = if (w + 1) * 64 <= k {
-                u64::MAX
-            } else {
-                (1u64 << (k % 64)) - 1
-            };
-            let mut empties = !word & valid;
-            while empties != 0 {
-                let j = w * 64 + empties.trailing_zeros() as usize;
-                empties &= empties - 1;
-                let first = &table[j * TABLE_PROBES..(j + 1) * TABLE_PROBES];
-                // The first probe alone finds a donor as often as bins are
-                // filled (most of them, but for short texts).
-                let d = first[0] as usize;
-                if is_filled(d) != 0 {
-                    sig[j] = sig[d];
-                    continue;
-                }
-                let mut donor = None;
-                for group in first.chunks_exact(8) {
-                    let mut hits = 0u32;
-                    for (p, &d) in group.iter().enumerate() {
-                        hits |= (is_filled(d as usize) as u32) << p;
-                    }
-                    if hits != 0 {
-                        donor = Some(group[hits.trailing_zeros() as usize] as usize);
-                        break;
-                    }
-                }
-                let donor = donor.unwrap_or_else(|| {
-                    (TABLE_PROBES as u64 + 1..)
-                        .map(|attempt| probe(j, attempt, k))
-                        .find(|&d| is_filled(d) != 0)
-                        .unwrap_or(0)
-                });
-                sig[j] = sig[donor];
+        #[cfg(target_arch = "x86_64")]
+        if cache.ssse3 && !cache.narrow.is_empty() {
+            // SAFETY: `cache.ssse3` says the processor has SSSE3.
+            unsafe { fill_empties_ssse3(sig, &filled, &cache.narrow) };
+            return;
+        }
+        fill_empties(sig, &filled, &cache.wide);
+    });
+}
+
+/// The bitmap of `sig`'s filled bins (bit `i % 64` of word `i / 64`).
+/// Values have their top bit clear and [`EMPTY`] has it set, so the
+/// bitmap is the complement of the top bits, which SSE2 gathers two at
+/// a time.
+fn filled_bins(sig: &[u64]) -> [u64; MAX_PERM / 64] {
+    let mut filled = [0u64; MAX_PERM / 64];
+    for (word, chunk) in filled.iter_mut().zip(sig.chunks(64)) {
+        let mut empty = 0u64;
+        let pairs = chunk.chunks_exact(2);
+        let odd = pairs.remainder().first().map_or(0, |&v| v >> 63);
+        for (p, pair) in pairs.enumerate() {
+            empty |= top_bits(pair) << (2 * p);
+        }
+        empty |= odd << (chunk.len() - 1);
+        let valid = u64::MAX >> (64 - chunk.len());
+        *word = !empty & valid;
+    }
+    filled
+}
+
+/// The top bits of a pair of values (bit 0: the first value's).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn top_bits(pair: &[u64]) -> u64 {
+    use std::arch::x86_64::*;
+    debug_assert_eq!(pair.len(), 2);
+    // SAFETY: `pair` holds two `u64`s (sixteen bytes; unaligned loads are
+    // allowed); the other intrinsics are SSE2, always present on x86-64.
+    unsafe { _mm_movemask_pd(_mm_castsi128_pd(_mm_loadu_si128(pair.as_ptr().cast()))) as u64 }
+}
+
+/// [`top_bits`] on other processors.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn top_bits(pair: &[u64]) -> u64 {
+    (pair[0] >> 63) | (pair[1] >> 63) << 1
+}
+
+/// Call `f` with every bin below `k` whose bit is clear in `filled`, in
+/// order.
+#[inline]
+fn for_each_empty(filled: &[u64; MAX_PERM / 64], k: usize, mut f: impl FnMut(usize)) {
+    for (w, &word) in filled.iter().enumerate().take(k.div_ceil(64)) {
+        let valid = if (w + 1) * 64 <= k {
+            u64::MAX
+        } else {
+            (1u64 << (k % 64)) - 1
+        };
+        let mut empties = !word & valid;
+        while empties != 0 {
+            f(w * 64 + empties.trailing_zeros() as usize);
+            empties &= empties - 1;
+        }
+    }
+}
+
+/// The donor of bin `j` when none of its first [`TABLE_PROBES`] probes is
+/// filled (rare: only for very short texts): the sequence goes on.
+#[cold]
+fn donor_beyond_table(j: usize, k: usize, filled: &[u64; MAX_PERM / 64]) -> usize {
+    (TABLE_PROBES as u64 + 1..)
+        .map(|attempt| probe(j, attempt, k))
+        .find(|&d| (filled[d / 64] >> (d % 64)) & 1 != 0)
+        .unwrap_or(0)
+}
+
+/// [`densify`]'s filling, probe by probe (any `k`): the donor is the first
+/// filled bin of the sequence.
+fn fill_empties(sig: &mut [u64], filled: &[u64; MAX_PERM / 64], table: &[u16]) {
+    let k = sig.len();
+    let is_filled = |d: usize| (filled[d / 64] >> (d % 64)) & 1;
+    for_each_empty(filled, k, |j| {
+        let first = &table[j * TABLE_PROBES..(j + 1) * TABLE_PROBES];
+        // The first probe alone finds a donor as often as bins are filled
+        // (most of them, but for short texts); then eight at a time, with
+        // no branch per probe.
+        let d = first[0] as usize;
+        if is_filled(d) != 0 {
+            sig[j] = sig[d];
+            return;
+        }
+        let mut donor = None;
+        for group in first.chunks_exact(8) {
+            let mut hits = 0u32;
+            for (p, &d) in group.iter().enumerate() {
+                hits |= (is_filled(d as usize) as u32) << p;
+            }
+            if hits != 0 {
+                donor = Some(group[hits.trailing_zeros() as usize] as usize);
+                break;
             }
         }
+        let donor = donor.unwrap_or_else(|| donor_beyond_table(j, k, filled));
+        sig[j] = sig[donor];
+    });
+}
+
+/// [`fill_empties`] for `k <= 256` with SSSE3: a bin's sixteen first
+/// probes are looked up in the filled-bin bitmap all at once (a byte
+/// shuffle picks each probe's byte of the bitmap, a second one its bit).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "ssse3")]
+fn fill_empties_ssse3(sig: &mut [u64], filled: &[u64; MAX_PERM / 64], table: &[[u8; 16]]) {
+    use std::arch::x86_64::*;
+    let k = sig.len();
+    // The bitmap's 32 bytes (bins 0..256), as two vectors.
+    let mut bytes = [0u8; 32];
+    for (w, word) in filled[..4].iter().enumerate() {
+        bytes[w * 8..w * 8 + 8].copy_from_slice(&word.to_le_bytes());
+    }
+    // SAFETY (the loads): each reads sixteen bytes of a `[u8; 32]` or a
+    // `[u8; 16]`; unaligned loads are allowed.
+    let (low, high) = unsafe {
+        (
+            _mm_loadu_si128(bytes.as_ptr().cast()),
+            _mm_loadu_si128(bytes[16..].as_ptr().cast()),
+        )
+    };
+    let bit_values = _mm_setr_epi8(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    for_each_empty(filled, k, |j| {
+        let probes = &table[j];
+        // SAFETY: as above.
+        let p = unsafe { _mm_loadu_si128(probes.as_ptr().cast()) };
+        // Byte `d / 8` of the bitmap (0..32: from `low` or `high` by bit
+        // 4), and the bit `d % 8` within it.
+        let at = _mm_and_si128(_mm_srli_epi16(p, 3), _mm_set1_epi8(0x1f));
+        let upper = _mm_cmpgt_epi8(at, _mm_set1_epi8(15));
+        let byte = _mm_or_si128(
+            _mm_and_si128(upper, _mm_shuffle_epi8(high, at)),
+            _mm_andnot_si128(upper, _mm_shuffle_epi8(low, at)),
+        );
+        let bit = _mm_shuffle_epi8(bit_values, _mm_and_si128(p, _mm_set1_epi8(7)));
+        let hits = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(byte, bit), bit)) as u32;
+        let donor = if hits != 0 {
+            probes[hits.trailing_zeros() as usize] as usize
+        } else {
+            donor_beyond_table(j, k, filled)
+        };
+        sig[j] = sig[donor];
     });
 }
 
 /// Probes per bin kept in the table; the sequence goes on beyond them.
 const TABLE_PROBES: usize = 16;
 
+/// The first [`TABLE_PROBES`] probes of every bin, for one `k`.
+struct Probes {
+    k: usize,
+    /// As `u16`, bin after bin (any `k`).
+    wide: Vec<u16>,
+    /// As bytes, one array per bin, when `k <= 256` (else empty).
+    narrow: Vec<[u8; 16]>,
+    /// Whether the processor has SSSE3 (for [`fill_empties_ssse3`]).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    ssse3: bool,
+}
+
+impl Probes {
+    fn new(k: usize) -> Probes {
+        let wide = probe_table(k);
+        let narrow = if k <= 256 {
+            wide.chunks_exact(TABLE_PROBES)
+                .map(|c| std::array::from_fn(|p| c[p] as u8))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        #[cfg(target_arch = "x86_64")]
+        let ssse3 = std::arch::is_x86_feature_detected!("ssse3");
+        #[cfg(not(target_arch = "x86_64"))]
+        let ssse3 = false;
+        Probes {
+            k,
+            wide,
+            narrow,
+            ssse3,
+        }
+    }
+}
+
 thread_local! {
-    /// The first probes of every bin, for the last `k` used on this thread.
-    static PROBES: std::cell::RefCell<(usize, Vec<u16>)> =
-        const { std::cell::RefCell::new((0, Vec::new())) };
+    /// The probe table for the last `k` used on this thread.
+    static PROBES: std::cell::RefCell<Probes> = const {
+        std::cell::RefCell::new(Probes {
+            k: 0,
+            wide: Vec::new(),
+            narrow: Vec::new(),
+            ssse3: false,
+        })
+    };
 }
 
 /// The donor bin tried by bin `j` at attempt `attempt` (from 1).
@@ -247,6 +391,47 @@ mod tests {
         assert!(signature([3u64, 2, 1, 1], 64, &mut sb));
         assert_eq!(estimate_jaccard(&sa, &sb), 1.0);
         assert!(!signature(std::iter::empty(), 64, &mut sa));
+    }
+
+    /// Both ways of filling give the sequence's donor, at every fill
+    /// level (down to one filled bin, where the table's probes run out).
+    #[test]
+    fn both_fillings_follow_the_probe_sequence() {
+        for k in [
+            1usize, 2, 15, 16, 17, 64, 100, 127, 128, 129, 200, 255, 256, 257, 1024,
+        ] {
+            let probes = Probes::new(k);
+            assert_eq!(probes.narrow.is_empty(), k > 256);
+            for keep in [1u64, 2, 3, 5, 8, 16, 40, 90, 100] {
+                let sig: Vec<u64> = (0..k as u64)
+                    .map(|i| {
+                        let x = mix64(i ^ keep << 32 ^ k as u64);
+                        if x % 100 < keep || i == keep % k as u64 {
+                            x >> 1
+                        } else {
+                            EMPTY
+                        }
+                    })
+                    .collect();
+                let mut filled = [0u64; MAX_PERM / 64];
+                for (i, &v) in sig.iter().enumerate() {
+                    filled[i / 64] |= u64::from(v != EMPTY) << (i % 64);
+                }
+                assert_eq!(filled_bins(&sig), filled, "k {k}, keep {keep}");
+                let mut expected = sig.clone();
+                densify_by_definition(&mut expected);
+                let mut wide = sig.clone();
+                fill_empties(&mut wide, &filled, &probes.wide);
+                assert_eq!(wide, expected, "k {k}, keep {keep}");
+                #[cfg(target_arch = "x86_64")]
+                if probes.ssse3 && !probes.narrow.is_empty() {
+                    let mut narrow = sig.clone();
+                    // SAFETY: `probes.ssse3` says the processor has SSSE3.
+                    unsafe { fill_empties_ssse3(&mut narrow, &filled, &probes.narrow) };
+                    assert_eq!(narrow, expected, "ssse3: k {k}, keep {keep}");
+                }
+            }
+        }
     }
 
     #[test]
