@@ -22,20 +22,35 @@ pub fn shingle_hashes(tokens: &[Token], n: usize, out: &mut Vec<u64>) {
         out.push(combine(tokens.iter().map(|t| t.hash)));
         return;
     }
-    out.reserve(tokens.len() - n + 1);
-    for w in tokens.windows(n) {
-        out.push(combine(w.iter().map(|t| t.hash)));
+    // The usual sizes with the window's length known when compiled (its
+    // loop unrolled, no per-shingle capacity check).
+    match n {
+        2 => shingles_of::<2>(tokens, out),
+        3 => shingles_of::<3>(tokens, out),
+        4 => shingles_of::<4>(tokens, out),
+        5 => shingles_of::<5>(tokens, out),
+        6 => shingles_of::<6>(tokens, out),
+        7 => shingles_of::<7>(tokens, out),
+        8 => shingles_of::<8>(tokens, out),
+        _ => out.extend(tokens.windows(n).map(|w| combine(w.iter().map(|t| t.hash)))),
     }
+}
+
+/// [`shingle_hashes`] for windows of `N` tokens (at least `N` of them).
+fn shingles_of<const N: usize>(tokens: &[Token], out: &mut Vec<u64>) {
+    out.extend(
+        tokens
+            .windows(N)
+            .map(|w| combine(w[..N].iter().map(|t| t.hash))),
+    );
 }
 
 /// Combine token hashes into one order-sensitive shingle hash.
 #[inline]
 fn combine(hashes: impl Iterator<Item = u64>) -> u64 {
-    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
-    for t in hashes {
-        h = (h.rotate_left(27) ^ t).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
-    }
-    mix64(h)
+    mix64(hashes.fold(0x9E37_79B9_7F4A_7C15, |h, t| {
+        (h.rotate_left(27) ^ t).wrapping_mul(0xFF51_AFD7_ED55_8CCD)
+    }))
 }
 
 /// A 64-bit finalizer (the one from SplitMix64): every input bit flips
@@ -56,6 +71,33 @@ mod tests {
         let mut v = Vec::new();
         shingle_hashes(&tokens(text), n, &mut v);
         v
+    }
+
+    /// Every window size (the ones compiled for and the others) gives the
+    /// hashes of the definition: each window's token hashes folded in
+    /// order, then mixed.
+    #[test]
+    fn every_window_size_gives_the_defined_hashes() {
+        let text = "It said the U.S. had 2,700 troops there, and more were on the way";
+        let toks = tokens(text);
+        let hashes: Vec<u64> = toks.iter().map(|t| t.hash).collect();
+        for n in 1..=12 {
+            let expected: Vec<u64> = if hashes.len() < n {
+                vec![defined(&hashes)]
+            } else {
+                (0..=hashes.len() - n)
+                    .map(|i| defined(&hashes[i..i + n]))
+                    .collect()
+            };
+            assert_eq!(sh(text, n), expected, "n {n}");
+        }
+        fn defined(window: &[u64]) -> u64 {
+            let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+            for &t in window {
+                h = (h.rotate_left(27) ^ t).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+            }
+            mix64(h)
+        }
     }
 
     #[test]
