@@ -486,7 +486,7 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
     // tcache), and the next document's strings were carved out of them:
     // the documents ended up spread over the whole heap the walk had
     // grown (at a million files, 245 MB of strings pinned some 700 MB).
-    let outcomes: Vec<Either<Item<T>, Vec<Item<T>>>> = entries
+    let outcomes: Vec<Either<Item<T>, Runs<T>>> = entries
         .par_iter()
         .map(|entry| match entry {
             Entry::Text {
@@ -506,12 +506,11 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
     crate::scan::give_back_memory();
     let items = outcomes
         .iter()
-        .map(|o| o.as_ref().either(|_| 1, Vec::len))
+        .map(|o| {
+            o.as_ref()
+                .either(|_| 1, |runs| runs.iter().map(Vec::len).sum())
+        })
         .sum();
-    let outcomes = outcomes.into_iter().flat_map(|o| match o {
-        Either::Left(item) => Either::Left(std::iter::once(item)),
-        Either::Right(items) => Either::Right(items.into_iter()),
-    });
 
     clock.lap("read: files parsed");
     let mut corpus = Corpus::default();
@@ -524,7 +523,8 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
     // below take their place in input order.
     let mut skipped: Vec<(usize, Skipped)> = Vec::new();
     let mut doc_item: Vec<usize> = Vec::new();
-    for (at, item) in outcomes.enumerate() {
+    let mut at = 0;
+    let mut take = |item: Item<T>| {
         match item {
             Item::Doc(d, t) => {
                 documents.push(d);
@@ -533,6 +533,19 @@ pub fn read_corpus_with<T: Send, F: Fn(&mut Document) -> T + Sync>(
             }
             Item::Skip(s) => skipped.push((at, s)),
             Item::Warn(w) => corpus.warnings.push(w),
+        }
+        at += 1;
+    };
+    // Plain loops: an item is large, and every layer of a chain of
+    // iterator adapters would copy it again.
+    for outcome in outcomes {
+        match outcome {
+            Either::Left(item) => take(item),
+            Either::Right(runs) => {
+                for item in runs.into_iter().flatten() {
+                    take(item);
+                }
+            }
         }
     }
     let mut order: Vec<usize> = (0..documents.len()).collect();
@@ -609,6 +622,10 @@ enum Item<T> {
     Skip(Skipped),
     Warn(String),
 }
+
+/// A JSON Lines file's items in runs, in line order: one run per piece
+/// of the file parsed on its own.
+type Runs<T> = Vec<Vec<Item<T>>>;
 
 fn skip(path: impl Into<String>, reason: impl Into<String>) -> Skipped {
     Skipped {
@@ -1258,7 +1275,7 @@ fn read_jsonl_file<T: Send, F: Fn(&mut Document) -> T + Sync>(
     display: &str,
     max: u64,
     each: &F,
-) -> Vec<Item<T>> {
+) -> Runs<T> {
     read_jsonl_blocks(path, display, max, JSONL_BLOCK_BYTES, each)
 }
 
@@ -1269,10 +1286,10 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
     max: u64,
     block: usize,
     each: &F,
-) -> Vec<Item<T>> {
+) -> Runs<T> {
     let mut file = match File::open(path) {
         Ok(f) => f,
-        Err(e) => return vec![Item::Skip(skip(display, format!("cannot open: {e}")))],
+        Err(e) => return vec![vec![Item::Skip(skip(display, format!("cannot open: {e}")))]],
     };
     // Room for the line ending on top of the limit.
     let keep = max.saturating_add(2);
@@ -1305,7 +1322,7 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
                 records += r.records;
                 let n = lines + r.lines + 1;
                 let reason = format!("line {n}: read error, rest of file not read: {e}");
-                items.push(Item::Skip(skip(format!("{display}:{n}"), reason)));
+                items.push(vec![Item::Skip(skip(format!("{display}:{n}"), reason))]);
                 records += 1;
                 break;
             }
@@ -1315,7 +1332,7 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
             at_start = false;
             if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
                 let reason = "UTF-16 JSON Lines are not supported; convert the file to UTF-8";
-                return vec![Item::Skip(skip(display, reason))];
+                return vec![vec![Item::Skip(skip(display, reason))]];
             }
             if buf.starts_with(UTF8_BOM) {
                 buf.drain(..UTF8_BOM.len());
@@ -1344,10 +1361,10 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
             let what = format!("line {lines}:");
             // The line's size without its line ending, as for other lines.
             let total = (seen + end as u64).saturating_sub(ending);
-            items.push(Item::Skip(skip(
+            items.push(vec![Item::Skip(skip(
                 format!("{display}:{lines}"),
                 too_large(Some(total), max, &what),
-            )));
+            ))]);
             buf.drain(..end);
             skipping = None;
         }
@@ -1367,10 +1384,10 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
         }
     }
     if records == 0 {
-        items.push(Item::Skip(skip(
+        items.push(vec![Item::Skip(skip(
             display,
             "empty after trimming: no JSON Lines records",
-        )));
+        ))]);
     }
     items
 }
@@ -1395,7 +1412,7 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
     before: usize,
     max: u64,
     each: &F,
-    out: &mut Vec<Item<T>>,
+    out: &mut Runs<T>,
 ) -> LineCounts {
     if block.is_empty() {
         return LineCounts::default();
@@ -1451,8 +1468,9 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
         lines: n - before,
         records: parsed.iter().map(|p| p.1).sum(),
     };
-    out.reserve(parsed.iter().map(|p| p.0.len()).sum());
-    out.extend(parsed.into_iter().flat_map(|p| p.0));
+    // Kept as the pieces' own vectors (not moved into one growing vector,
+    // which would copy every item again at each doubling).
+    out.extend(parsed.into_iter().map(|p| p.0));
     counts
 }
 
@@ -3101,9 +3119,10 @@ mod tests {
         }
         body.push_str("{\"id\": \"last\", \"text\": \"no line ending\"}");
         std::fs::write(&path, &body).unwrap();
-        let show = |items: Vec<Item<()>>| -> Vec<String> {
+        let show = |items: Vec<Vec<Item<()>>>| -> Vec<String> {
             items
                 .into_iter()
+                .flatten()
                 .map(|i| match i {
                     Item::Doc(d, ()) => format!("doc {} {} {:?}", d.id, d.path, d.text),
                     Item::Skip(s) => format!("skip {} {}", s.path, s.reason),
