@@ -99,7 +99,9 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
                     end: j as u32,
                     hash,
                 });
-                i = j;
+                // The byte that ended the word is ASCII and no part of a
+                // word (it ended it plainly): step over it too.
+                i = j + 1;
                 continue;
             }
             // Fast path: a word of ASCII letters and digits, with joiners
