@@ -106,38 +106,69 @@ impl Banding {
     /// bands`, wrapping around the end: disjoint chunks when `bands * rows
     /// == sig.len()`, overlapping ones when `bands * rows` is larger.
     pub fn keys(&self, sig: &[u64], out: &mut Vec<u64>) {
-        let len = sig.len();
-        if len == 0 || self.bands == 0 {
+        if sig.is_empty() || self.bands == 0 {
             return;
         }
+        // The usual row counts with the count known when compiled (the
+        // band's fold unrolled).
+        match self.rows {
+            1 => self.keys_of::<1>(sig, out),
+            2 => self.keys_of::<2>(sig, out),
+            3 => self.keys_of::<3>(sig, out),
+            4 => self.keys_of::<4>(sig, out),
+            5 => self.keys_of::<5>(sig, out),
+            6 => self.keys_of::<6>(sig, out),
+            7 => self.keys_of::<7>(sig, out),
+            8 => self.keys_of::<8>(sig, out),
+            _ => self.keys_of::<0>(sig, out),
+        }
+    }
+
+    /// [`Banding::keys`] for `R` rows (`R == 0`: `self.rows`, whatever it
+    /// is).
+    fn keys_of<const R: usize>(&self, sig: &[u64], out: &mut Vec<u64>) {
+        let len = sig.len();
+        let rows = if R == 0 { self.rows } else { R };
         // `start` is `b * len / bands`, stepped without a division per band
         // (and the wrap without one per row): a division costs tens of
         // cycles, and this runs for every band of every document.
         let (step, extra) = (len / self.bands, len % self.bands);
         let (mut start, mut carry) = (0, 0);
         out.reserve(self.bands);
-        for b in 0..self.bands {
-            let salt = mix64(b as u64 ^ 0xB0A7_DEED);
-            // Most bands lie inside the signature: one bounds check for
-            // the band, not one per row. The last bands of overlapping
-            // bandings wrap around the end.
-            let h = match sig.get(start..start + self.rows) {
-                Some(rows) => rows.iter().fold(salt, |h, &v| mix64(h ^ v)),
-                None => sig[start..]
-                    .iter()
-                    .chain(sig.iter().cycle())
-                    .take(self.rows)
-                    .fold(salt, |h, &v| mix64(h ^ v)),
-            };
-            out.push(h);
-            start += step;
-            carry += extra;
-            if carry >= self.bands {
-                carry -= self.bands;
-                start += 1;
+        BAND_SALTS.with(|salts| {
+            let mut salts = salts.borrow_mut();
+            // Band b's salt is the same for every banding: computed once.
+            for b in salts.len()..self.bands {
+                salts.push(mix64(b as u64 ^ 0xB0A7_DEED));
             }
-        }
+            for &salt in &salts[..self.bands] {
+                // Most bands lie inside the signature: one bounds check
+                // for the band, not one per row. The last bands of
+                // overlapping bandings wrap around the end.
+                let h = match sig.get(start..start + rows) {
+                    Some(band) => band[..rows].iter().fold(salt, |h, &v| mix64(h ^ v)),
+                    None => sig[start..]
+                        .iter()
+                        .chain(sig.iter().cycle())
+                        .take(rows)
+                        .fold(salt, |h, &v| mix64(h ^ v)),
+                };
+                out.push(h);
+                start += step;
+                carry += extra;
+                if carry >= self.bands {
+                    carry -= self.bands;
+                    start += 1;
+                }
+            }
+        });
     }
+}
+
+thread_local! {
+    /// Each band's salt, `mix64(b ^ 0xB0A7_DEED)`, for the most bands used
+    /// on this thread so far.
+    static BAND_SALTS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// What the bucketing saw.
@@ -706,6 +737,11 @@ mod tests {
                 (7, 9),
                 (128, 1),
                 (200, 2),
+                (20, 4),
+                (30, 5),
+                (9, 6),
+                (11, 7),
+                (40, 8),
                 (5, 400),
             ] {
                 let banding = Banding { bands, rows };
