@@ -76,9 +76,9 @@ fn filled_bins(sig: &[u64]) -> [u64; MAX_PERM / 64] {
     let mut filled = [0u64; MAX_PERM / 64];
     for (word, chunk) in filled.iter_mut().zip(sig.chunks(64)) {
         let mut empty = 0u64;
-        let pairs = chunk.chunks_exact(2);
-        let odd = pairs.remainder().first().map_or(0, |&v| v >> 63);
-        for (p, pair) in pairs.enumerate() {
+        let (pairs, rest) = chunk.as_chunks::<2>();
+        let odd = rest.first().map_or(0, |&v| v >> 63);
+        for (p, pair) in pairs.iter().enumerate() {
             empty |= top_bits(pair) << (2 * p);
         }
         empty |= odd << (chunk.len() - 1);
@@ -91,18 +91,17 @@ fn filled_bins(sig: &[u64]) -> [u64; MAX_PERM / 64] {
 /// The top bits of a pair of values (bit 0: the first value's).
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn top_bits(pair: &[u64]) -> u64 {
+fn top_bits(pair: &[u64; 2]) -> u64 {
     use std::arch::x86_64::*;
-    debug_assert_eq!(pair.len(), 2);
-    // SAFETY: `pair` holds two `u64`s (sixteen bytes; unaligned loads are
-    // allowed); the other intrinsics are SSE2, always present on x86-64.
+    // SAFETY: `pair` is sixteen bytes (unaligned loads are allowed); the
+    // other intrinsics are SSE2, always present on x86-64.
     unsafe { _mm_movemask_pd(_mm_castsi128_pd(_mm_loadu_si128(pair.as_ptr().cast()))) as u64 }
 }
 
 /// [`top_bits`] on other processors.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn top_bits(pair: &[u64]) -> u64 {
+fn top_bits(pair: &[u64; 2]) -> u64 {
     (pair[0] >> 63) | (pair[1] >> 63) << 1
 }
 
