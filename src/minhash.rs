@@ -68,12 +68,21 @@ fn densify(sig: &mut [u64]) {
     });
 }
 
+/// A bitmap of bins, bit `i % 64` of word `i / 64` for bin `i`.
+type Bitmap = [u64; MAX_PERM / 64];
+
+/// Bin `d`'s bit of `filled` (0 or 1).
+#[inline]
+fn filled_bit(filled: &Bitmap, d: usize) -> u64 {
+    (filled[d / 64] >> (d % 64)) & 1
+}
+
 /// The bitmap of `sig`'s filled bins (bit `i % 64` of word `i / 64`).
 /// Values have their top bit clear and [`EMPTY`] has it set, so the
 /// bitmap is the complement of the top bits, which SSE2 gathers two at
 /// a time.
-fn filled_bins(sig: &[u64]) -> [u64; MAX_PERM / 64] {
-    let mut filled = [0u64; MAX_PERM / 64];
+fn filled_bins(sig: &[u64]) -> Bitmap {
+    let mut filled: Bitmap = [0; MAX_PERM / 64];
     for (word, chunk) in filled.iter_mut().zip(sig.chunks(64)) {
         let mut empty = 0u64;
         let (pairs, rest) = chunk.as_chunks::<2>();
@@ -108,7 +117,7 @@ fn top_bits(pair: &[u64; 2]) -> u64 {
 /// Call `f` with every bin below `k` whose bit is clear in `filled`, in
 /// order.
 #[inline]
-fn for_each_empty(filled: &[u64; MAX_PERM / 64], k: usize, mut f: impl FnMut(usize)) {
+fn for_each_empty(filled: &Bitmap, k: usize, mut f: impl FnMut(usize)) {
     for (w, &word) in filled.iter().enumerate().take(k.div_ceil(64)) {
         let valid = if (w + 1) * 64 <= k {
             u64::MAX
@@ -126,18 +135,18 @@ fn for_each_empty(filled: &[u64; MAX_PERM / 64], k: usize, mut f: impl FnMut(usi
 /// The donor of bin `j` when none of its first [`TABLE_PROBES`] probes is
 /// filled (rare: only for very short texts): the sequence goes on.
 #[cold]
-fn donor_beyond_table(j: usize, k: usize, filled: &[u64; MAX_PERM / 64]) -> usize {
+fn donor_beyond_table(j: usize, k: usize, filled: &Bitmap) -> usize {
     (TABLE_PROBES as u64 + 1..)
         .map(|attempt| probe(j, attempt, k))
-        .find(|&d| (filled[d / 64] >> (d % 64)) & 1 != 0)
+        .find(|&d| filled_bit(filled, d) != 0)
         .unwrap_or(0)
 }
 
 /// [`densify`]'s filling, probe by probe (any `k`): the donor is the first
 /// filled bin of the sequence.
-fn fill_empties(sig: &mut [u64], filled: &[u64; MAX_PERM / 64], table: &[u16]) {
+fn fill_empties(sig: &mut [u64], filled: &Bitmap, table: &[u16]) {
     let k = sig.len();
-    let is_filled = |d: usize| (filled[d / 64] >> (d % 64)) & 1;
+    let is_filled = |d: usize| filled_bit(filled, d);
     for_each_empty(filled, k, |j| {
         let first = &table[j * TABLE_PROBES..(j + 1) * TABLE_PROBES];
         // The first probe alone finds a donor as often as bins are filled
@@ -169,7 +178,7 @@ fn fill_empties(sig: &mut [u64], filled: &[u64; MAX_PERM / 64], table: &[u16]) {
 /// shuffle picks each probe's byte of the bitmap, a second one its bit).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "ssse3")]
-fn fill_empties_ssse3(sig: &mut [u64], filled: &[u64; MAX_PERM / 64], table: &[[u8; 16]]) {
+fn fill_empties_ssse3(sig: &mut [u64], filled: &Bitmap, table: &[[u8; 16]]) {
     use std::arch::x86_64::*;
     let k = sig.len();
     // The bitmap's 32 bytes (bins 0..256), as two vectors.
