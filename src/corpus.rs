@@ -1280,6 +1280,12 @@ fn read_jsonl_file<T: Send, F: Fn(&mut Document) -> T + Sync>(
 }
 
 /// [`read_jsonl_file`] with blocks of `block` bytes.
+///
+/// Reading is pipelined: while a block's lines are parsed, the next block
+/// is read into a second buffer (after the current block's unfinished last
+/// line), so the threads do not wait for the file between blocks. The
+/// first block is at most [`JSONL_FIRST_BLOCK_BYTES`], so that parsing
+/// starts soon after the file is opened.
 fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
     path: &Path,
     display: &str,
@@ -1296,38 +1302,30 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
     let mut items = Vec::new();
     let mut lines = 0usize; // lines read so far
     let mut records = 0usize;
-    // Unprocessed bytes, starting at the start of a line.
+    // Unprocessed bytes, starting at the start of a line; `next` receives
+    // the following block while `buf` is parsed.
     let mut buf: Vec<u8> = Vec::new();
+    let mut next: Vec<u8> = Vec::new();
     // Bytes seen of a line too long to keep, while it is being skipped.
     let mut skipping: Option<u64> = None;
     // The last byte dropped while skipping (is a `\r` part of the ending?).
     let mut last_byte = 0u8;
     let mut at_start = true;
-    let mut eof = false;
-    while !eof {
-        let old = buf.len();
-        // Read straight into spare capacity (not zeroed first, as a
-        // `resize` would do for every block); `read_to_end` retries
-        // interrupted reads and stops after `block` bytes or at the end.
-        buf.reserve(block.max(1));
-        let read = (&mut file).take(block.max(1) as u64).read_to_end(&mut buf);
+    let mut read = read_block(&mut file, &mut buf, block.min(JSONL_FIRST_BLOCK_BYTES));
+    loop {
         let n = match read {
             Ok(n) => n,
             Err(e) => {
                 // Lines complete before this block are kept; the bytes
                 // this block read before the error are dropped.
-                buf.truncate(old);
-                let cut = buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-                let r = parse_jsonl_lines(display, &buf[..cut], lines, max, each, &mut items);
-                records += r.records;
-                let n = lines + r.lines + 1;
+                let n = lines + 1;
                 let reason = format!("line {n}: read error, rest of file not read: {e}");
                 items.push(vec![Item::Skip(skip(format!("{display}:{n}"), reason))]);
                 records += 1;
                 break;
             }
         };
-        eof = n == 0;
+        let eof = n == 0;
         if at_start && (buf.len() >= 3 || eof) {
             at_start = false;
             if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
@@ -1353,6 +1351,7 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
                     skipping = Some(seen + buf.len() as u64);
                     last_byte = buf.last().copied().unwrap_or(last_byte);
                     buf.clear();
+                    read = read_block(&mut file, &mut buf, block);
                     continue;
                 }
             };
@@ -1373,15 +1372,37 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
         } else {
             buf.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)
         };
-        let r = parse_jsonl_lines(display, &buf[..cut], lines, max, each, &mut items);
+        let (body, tail) = buf.split_at(cut);
+        // An unfinished line already longer than the limit is not carried
+        // over: the rest of it is skipped as it is read.
+        let drop_tail = tail.len() as u64 > keep;
+        let parse = |items: &mut Runs<T>| parse_jsonl_lines(display, body, lines, max, each, items);
+        let r = if eof {
+            parse(&mut items)
+        } else {
+            let (r, n) = rayon::join(
+                || parse(&mut items),
+                || {
+                    next.clear();
+                    if !drop_tail {
+                        next.extend_from_slice(tail);
+                    }
+                    read_block(&mut file, &mut next, block)
+                },
+            );
+            read = n;
+            r
+        };
         lines += r.lines;
         records += r.records;
-        buf.drain(..cut);
-        if buf.len() as u64 > keep {
-            skipping = Some(buf.len() as u64);
-            last_byte = buf.last().copied().unwrap_or(0);
-            buf.clear();
+        if eof {
+            break;
         }
+        if drop_tail {
+            skipping = Some(tail.len() as u64);
+            last_byte = tail.last().copied().unwrap_or(0);
+        }
+        std::mem::swap(&mut buf, &mut next);
     }
     if records == 0 {
         items.push(vec![Item::Skip(skip(
@@ -1391,6 +1412,19 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
     }
     items
 }
+
+/// Append up to `block` bytes (at least one) of `file` to `buf`, read
+/// straight into spare capacity (not zeroed first, as a `resize` would do
+/// for every block); `read_to_end` retries interrupted reads and stops
+/// after `block` bytes or at the end. Returns the bytes read (0 at the end).
+fn read_block(file: &mut File, buf: &mut Vec<u8>, block: usize) -> std::io::Result<usize> {
+    buf.reserve(block.max(1));
+    file.take(block.max(1) as u64).read_to_end(buf)
+}
+
+/// Largest first block of a JSON Lines file (later ones are read while
+/// the one before is parsed; the first one is read alone).
+const JSONL_FIRST_BLOCK_BYTES: usize = 1 << 20;
 
 /// Bytes of JSON Lines read (and parsed in parallel) at a time.
 const JSONL_BLOCK_BYTES: usize = 8 << 20;
