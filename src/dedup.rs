@@ -267,12 +267,7 @@ fn dedup_sketched(
             );
         } else {
             let local: Vec<u8> = owners.iter().flat_map(|&o| sig_of(o)).copied().collect();
-            let sig = |x: usize| &local[x * k..(x + 1) * k];
-            each_pair(
-                owners,
-                |x, y| equal_bytes(sig(x), sig(y)) >= min_same,
-                pairs,
-            );
+            gathered_pairs(owners, &local, k, min_same, pairs);
         }
     };
     let (candidates, _) = bucket_partitioned(producers, owner_bits, usize::MAX, &visit);
@@ -388,6 +383,78 @@ fn dedup_sketched(
 /// Buckets with more owners than this have their signatures gathered
 /// before their pairs are compared.
 const GATHER_FROM: usize = 64;
+
+/// The pairs of a large bucket whose signatures (gathered side by side in
+/// `local`, `k` bytes each) have at least `min_same` equal bytes, pushed
+/// as [`each_pair`] does.
+///
+/// Such buckets (site chrome shared by thousands of one outlet's pages)
+/// hold nearly all the pairs compared in a large corpus: on generated 200k,
+/// 215 of 227 million. Where the processor has AVX2 (detected at run time)
+/// and `k` is a multiple of 32, they are compared thirty-two bytes at a
+/// time ([`gathered_pairs_avx2`]); the pairs are the same.
+fn gathered_pairs(owners: &[u32], local: &[u8], k: usize, min_same: usize, pairs: &mut Vec<u64>) {
+    #[cfg(target_arch = "x86_64")]
+    if k.is_multiple_of(32) && k <= MAX_PERM && std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present (checked just above).
+        unsafe { gathered_pairs_avx2(owners, local, k, min_same, pairs) };
+        return;
+    }
+    let sig = |x: usize| &local[x * k..(x + 1) * k];
+    each_pair(
+        owners,
+        |x, y| equal_bytes(sig(x), sig(y)) >= min_same,
+        pairs,
+    );
+}
+
+/// [`gathered_pairs`] with AVX2, for `k` a multiple of 32 up to
+/// [`MAX_PERM`]: each 32-byte block of one signature is compared with the
+/// other's and the matches (-1 per equal byte) subtracted from per-byte
+/// counters, which cannot overflow (at most 32 blocks); one sum of absolute
+/// differences then adds them up.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gathered_pairs_avx2(
+    owners: &[u32],
+    local: &[u8],
+    k: usize,
+    min_same: usize,
+    pairs: &mut Vec<u64>,
+) {
+    use std::arch::x86_64::*;
+    let sig = |x: usize| &local[x * k..(x + 1) * k];
+    for x in 0..owners.len() {
+        let a = sig(x);
+        for y in x + 1..owners.len() {
+            let b = sig(y);
+            let mut counts = _mm256_setzero_si256();
+            for (p, q) in a.chunks_exact(32).zip(b.chunks_exact(32)) {
+                // SAFETY: `p` and `q` are 32 bytes each (unaligned loads
+                // are allowed).
+                let (p, q) = unsafe {
+                    (
+                        _mm256_loadu_si256(p.as_ptr().cast()),
+                        _mm256_loadu_si256(q.as_ptr().cast()),
+                    )
+                };
+                counts = _mm256_sub_epi8(counts, _mm256_cmpeq_epi8(p, q));
+            }
+            let sums = _mm256_sad_epu8(counts, _mm256_setzero_si256());
+            let sums = _mm_add_epi64(
+                _mm256_castsi256_si128(sums),
+                _mm256_extracti128_si256(sums, 1),
+            );
+            let same = (_mm_cvtsi128_si64(sums) + _mm_extract_epi64(sums, 1)) as usize;
+            if same >= min_same {
+                pairs.push(u64::from(owners[x]) << 32 | u64::from(owners[y]));
+            }
+        }
+    }
+}
 
 /// Estimated Jaccard similarity from two signatures of one byte per bin:
 /// the fraction of equal bins, less the 1/256 chance that two different
@@ -690,6 +757,50 @@ mod tests {
         assert_eq!(together.pairs, apart.pairs);
         assert_eq!(together.clusters, apart.clusters);
         assert_eq!(together.clusters, vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn gathered_buckets_give_the_defined_pairs() {
+        // Signatures over a four-byte alphabet (about a quarter of the
+        // bytes equal by chance), some rows copies of others with a few
+        // bytes changed, so that the equal counts spread over the range;
+        // every threshold from 0 to k + 1, for k with and without the
+        // 32-byte kernel (which a processor without AVX2 skips).
+        let mut state = 7u64;
+        let mut next = || {
+            state = crate::shingle::mix64(state.wrapping_add(1));
+            state
+        };
+        for k in [32, 100, 128, 256, 1024] {
+            let m = 70;
+            let mut local = vec![0u8; m * k];
+            for x in 0..m {
+                for i in 0..k {
+                    local[x * k + i] = if x % 3 == 2 && next() % 8 != 0 {
+                        local[(x - 1) * k + i]
+                    } else {
+                        (next() % 4) as u8
+                    };
+                }
+            }
+            let owners: Vec<u32> = (0..m as u32).map(|o| o * 3 + 1).collect();
+            for min_same in (0..=k + 1).step_by(k.div_ceil(40)) {
+                let mut expected = Vec::new();
+                for x in 0..m {
+                    for y in x + 1..m {
+                        let same = (0..k)
+                            .filter(|&i| local[x * k + i] == local[y * k + i])
+                            .count();
+                        if same >= min_same {
+                            expected.push(u64::from(owners[x]) << 32 | u64::from(owners[y]));
+                        }
+                    }
+                }
+                let mut found = Vec::new();
+                gathered_pairs(&owners, &local, k, min_same, &mut found);
+                assert_eq!(found, expected, "k {k}, min_same {min_same}");
+            }
+        }
     }
 
     #[test]
