@@ -409,10 +409,8 @@ fn gathered_pairs(owners: &[u32], local: &[u8], k: usize, min_same: usize, pairs
 }
 
 /// [`gathered_pairs`] with AVX2, for `k` a multiple of 32 up to
-/// [`MAX_PERM`]: each 32-byte block of one signature is compared with the
-/// other's and the matches (-1 per equal byte) subtracted from per-byte
-/// counters, which cannot overflow (at most 32 blocks); one sum of absolute
-/// differences then adds them up.
+/// [`MAX_PERM`]. The default length (128) is compiled on its own, so that
+/// the four blocks of the first signature of a pair stay in registers.
 ///
 /// # Safety
 /// The processor must support AVX2.
@@ -425,7 +423,35 @@ unsafe fn gathered_pairs_avx2(
     min_same: usize,
     pairs: &mut Vec<u64>,
 ) {
+    // SAFETY: AVX2 is present (this function's own condition).
+    unsafe {
+        if k == 128 {
+            gathered_pairs_avx2_k::<128>(owners, local, k, min_same, pairs);
+        } else {
+            gathered_pairs_avx2_k::<0>(owners, local, k, min_same, pairs);
+        }
+    }
+}
+
+/// [`gathered_pairs_avx2`] for `k = K` (any `k` when `K` is 0): each
+/// 32-byte block of one signature is compared with the other's and the
+/// matches (-1 per equal byte) subtracted from per-byte counters, which
+/// cannot overflow (at most 32 blocks); one sum of absolute differences
+/// then adds them up.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn gathered_pairs_avx2_k<const K: usize>(
+    owners: &[u32],
+    local: &[u8],
+    k: usize,
+    min_same: usize,
+    pairs: &mut Vec<u64>,
+) {
     use std::arch::x86_64::*;
+    let k = if K == 0 { k } else { K };
     let sig = |x: usize| &local[x * k..(x + 1) * k];
     for x in 0..owners.len() {
         let a = sig(x);
