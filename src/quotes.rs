@@ -1052,14 +1052,24 @@ fn candidate_pairs_in(reps: &[Norm], pass_bytes: usize) -> Vec<(usize, usize)> {
     // merged) or pushes a list past MAX_POSTING.
     let owner_bits = (usize::BITS - reps.len().leading_zeros()).max(1);
     let owner_mask = (1u64 << owner_bits) - 1;
-    let mut keyed: Vec<u64> = Vec::new();
-    let mut gram_counts: Vec<usize> = Vec::with_capacity(reps.len());
-    for (qi, q) in reps.iter().enumerate() {
-        let mut grams = quote_grams(q, &short_grams);
-        grams.sort_unstable();
-        grams.dedup();
-        gram_counts.push(grams.len());
-        keyed.extend(grams.into_iter().map(|g| g & !owner_mask | qi as u64));
+    // Each quote's keys, on all threads (in quote order).
+    let per_quote: Vec<Vec<u64>> = reps
+        .par_iter()
+        .enumerate()
+        .map(|(qi, q)| {
+            let mut grams = quote_grams(q, &short_grams);
+            grams.sort_unstable();
+            grams.dedup();
+            for g in &mut grams {
+                *g = *g & !owner_mask | qi as u64;
+            }
+            grams
+        })
+        .collect();
+    let gram_counts: Vec<usize> = per_quote.iter().map(Vec::len).collect();
+    let mut keyed: Vec<u64> = Vec::with_capacity(gram_counts.iter().sum());
+    for grams in per_quote {
+        keyed.extend(grams);
     }
     keyed.par_sort_unstable();
     keyed.dedup();
@@ -1074,29 +1084,37 @@ fn candidate_pairs_in(reps: &[Norm], pass_bytes: usize) -> Vec<(usize, usize)> {
     // passes of about HIT_PASS_BYTES, each keeping the pairs hashing to it.
     let total: usize = lists().map(|l| l.len() * (l.len() - 1) / 2).sum();
     let passes = (total * 8).div_ceil(pass_bytes.max(1)).max(1) as u64;
+    let lists: Vec<&[u64]> = lists().collect();
     let mut pairs = Vec::new();
     for pass in 0..passes {
-        let mut hits: Vec<(u32, u32)> = Vec::new();
-        for list in lists() {
-            for (k, &a) in list.iter().enumerate() {
-                let a = (a & owner_mask) as u32;
-                hits.extend(
-                    list[k + 1..]
-                        .iter()
-                        .map(|&b| (a, (b & owner_mask) as u32))
-                        .filter(|&(a, b)| {
-                            passes == 1
-                                || crate::shingle::mix64(u64::from(a) << 32 | u64::from(b)) % passes
-                                    == pass
-                        }),
-                );
-            }
-        }
+        // Made on all threads, a slice of lists each; the order they come
+        // in does not matter, as they are sorted next.
+        // Each hit packed as `a << 32 | b` (sorted as the pair would be,
+        // by one compare).
+        let hits: Vec<Vec<u64>> = lists
+            .par_chunks(HIT_LISTS)
+            .map(|lists| {
+                let mut hits = Vec::new();
+                for list in lists {
+                    for (k, &a) in list.iter().enumerate() {
+                        let a = (a & owner_mask) << 32;
+                        hits.extend(list[k + 1..].iter().map(|&b| a | (b & owner_mask)).filter(
+                            |&hit| passes == 1 || crate::shingle::mix64(hit) % passes == pass,
+                        ));
+                    }
+                }
+                hits
+            })
+            .collect();
+        let mut hits = hits.concat();
         hits.par_sort_unstable();
         // Runs of equal hits, in sorted order: the pairs come out sorted
         // and once each (within a pass).
         for run in hits.chunk_by(|x, y| x == y) {
-            let (a, b) = (run[0].0 as usize, run[0].1 as usize);
+            let (a, b) = (
+                (run[0] >> 32) as usize,
+                (run[0] & u64::from(u32::MAX)) as usize,
+            );
             let shorter = reps[a].words.len().min(reps[b].words.len());
             let needed = if shorter < GRAM {
                 1
@@ -1113,6 +1131,10 @@ fn candidate_pairs_in(reps: &[Norm], pass_bytes: usize) -> Vec<(usize, usize)> {
     }
     pairs
 }
+
+/// Posting lists a thread takes at a time when [`candidate_pairs`] makes
+/// the hits.
+const HIT_LISTS: usize = 4096;
 
 /// About how many bytes of hits [`candidate_pairs`] makes in one pass.
 const HIT_PASS_BYTES: usize = 128 << 20;
@@ -1163,7 +1185,9 @@ fn group_indices_in(quotes: &[Held], reps: &[Norm], slice: usize) -> Vec<Vec<usi
     // tested at all: the groups are the same (each is a connected set, and
     // its root is its smallest member whatever the order of the unions),
     // for fewer fuzzy tests where a quote is repeated with many variants.
+    let mut clock = crate::scan::Stopwatch::new();
     let candidates = candidate_pairs(reps);
+    clock.lap("quotes: candidate pairs");
     for slice in candidates.chunks(slice.max(1)) {
         let open: Vec<(usize, usize)> = slice
             .iter()
@@ -1618,7 +1642,9 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
     // Most quotes are found once in a corpus: a first pass keeps only
     // what tells which quotes may match another, and only those are held
     // with their speakers for grouping.
+    let mut clock = crate::scan::Stopwatch::new();
     let may = first_pass.then(|| MayMatch::find(documents)).transpose()?;
+    clock.lap("quotes: first pass");
     // The quotes found are held compactly as they come, a chunk of
     // documents at a time: each normalized text and speaker once.
     let mut tables = Tables::default();
@@ -1642,6 +1668,7 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
     // The reading threads' buffers are gone: their pages go back before
     // the index of n-grams is built.
     crate::scan::give_back_memory();
+    clock.lap("quotes: found and held");
     let mut groups: Vec<Vec<&Held>> = group_indices(&quotes, &tables.norms())
         .into_iter()
         .map(|g| {
@@ -1652,6 +1679,7 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
         .filter(|m| m.iter().map(|q| q.doc).collect::<BTreeSet<_>>().len() >= 2)
         .collect();
     groups.sort_by_key(|m| m.first().map(|q| (q.doc, q.start, q.end)));
+    clock.lap("quotes: grouped");
     // Credits, only for the documents that share a quote.
     let mut involved = vec![false; documents.len()];
     for q in groups.iter().flatten() {
@@ -1670,7 +1698,8 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
             })
         })
         .collect::<Result<Vec<Vec<String>>>>()?;
-    groups
+    clock.lap("quotes: credits");
+    let built = groups
         .iter()
         .enumerate()
         .map(|(id, m)| {
@@ -1679,7 +1708,9 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
                 ..build_group(m, &tables, documents, &credits)?
             })
         })
-        .collect()
+        .collect();
+    clock.lap("quotes: groups built");
+    built
 }
 
 #[cfg(test)]
