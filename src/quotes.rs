@@ -1052,24 +1052,14 @@ fn candidate_pairs_in(reps: &[Norm], pass_bytes: usize) -> Vec<(usize, usize)> {
     // merged) or pushes a list past MAX_POSTING.
     let owner_bits = (usize::BITS - reps.len().leading_zeros()).max(1);
     let owner_mask = (1u64 << owner_bits) - 1;
-    // Each quote's keys, on all threads (in quote order).
-    let per_quote: Vec<Vec<u64>> = reps
-        .par_iter()
-        .enumerate()
-        .map(|(qi, q)| {
-            let mut grams = quote_grams(q, &short_grams);
-            grams.sort_unstable();
-            grams.dedup();
-            for g in &mut grams {
-                *g = *g & !owner_mask | qi as u64;
-            }
-            grams
-        })
-        .collect();
-    let gram_counts: Vec<usize> = per_quote.iter().map(Vec::len).collect();
-    let mut keyed: Vec<u64> = Vec::with_capacity(gram_counts.iter().sum());
-    for grams in per_quote {
-        keyed.extend(grams);
+    let mut keyed: Vec<u64> = Vec::new();
+    let mut gram_counts: Vec<usize> = Vec::with_capacity(reps.len());
+    for (qi, q) in reps.iter().enumerate() {
+        let mut grams = quote_grams(q, &short_grams);
+        grams.sort_unstable();
+        grams.dedup();
+        gram_counts.push(grams.len());
+        keyed.extend(grams.into_iter().map(|g| g & !owner_mask | qi as u64));
     }
     keyed.par_sort_unstable();
     keyed.dedup();
@@ -1084,29 +1074,22 @@ fn candidate_pairs_in(reps: &[Norm], pass_bytes: usize) -> Vec<(usize, usize)> {
     // passes of about HIT_PASS_BYTES, each keeping the pairs hashing to it.
     let total: usize = lists().map(|l| l.len() * (l.len() - 1) / 2).sum();
     let passes = (total * 8).div_ceil(pass_bytes.max(1)).max(1) as u64;
-    let lists: Vec<&[u64]> = lists().collect();
     let mut pairs = Vec::new();
     for pass in 0..passes {
-        // Made on all threads, a slice of lists each; the order they come
-        // in does not matter, as they are sorted next.
-        // Each hit packed as `a << 32 | b` (sorted as the pair would be,
-        // by one compare).
-        let hits: Vec<Vec<u64>> = lists
-            .par_chunks(HIT_LISTS)
-            .map(|lists| {
-                let mut hits = Vec::new();
-                for list in lists {
-                    for (k, &a) in list.iter().enumerate() {
-                        let a = (a & owner_mask) << 32;
-                        hits.extend(list[k + 1..].iter().map(|&b| a | (b & owner_mask)).filter(
-                            |&hit| passes == 1 || crate::shingle::mix64(hit) % passes == pass,
-                        ));
-                    }
-                }
-                hits
-            })
-            .collect();
-        let mut hits = hits.concat();
+        // Each hit packed as `a << 32 | b`: sorted as the pair would be,
+        // by one compare.
+        let mut hits: Vec<u64> = Vec::new();
+        for list in lists() {
+            for (k, &a) in list.iter().enumerate() {
+                let a = (a & owner_mask) << 32;
+                hits.extend(
+                    list[k + 1..]
+                        .iter()
+                        .map(|&b| a | (b & owner_mask))
+                        .filter(|&hit| passes == 1 || crate::shingle::mix64(hit) % passes == pass),
+                );
+            }
+        }
         hits.par_sort_unstable();
         // Runs of equal hits, in sorted order: the pairs come out sorted
         // and once each (within a pass).
@@ -1131,10 +1114,6 @@ fn candidate_pairs_in(reps: &[Norm], pass_bytes: usize) -> Vec<(usize, usize)> {
     }
     pairs
 }
-
-/// Posting lists a thread takes at a time when [`candidate_pairs`] makes
-/// the hits.
-const HIT_LISTS: usize = 4096;
 
 /// About how many bytes of hits [`candidate_pairs`] makes in one pass.
 const HIT_PASS_BYTES: usize = 128 << 20;
