@@ -16,7 +16,9 @@ use std::io::Write;
 
 use crate::corpus::{Corpus, Document, ReadOptions, Skipped, read_corpus_with};
 use crate::error::{Error, Result};
-use crate::lsh::{Banding, Partitioned, bucket_partitioned, each_pair, owner_bits_for, pack_entry};
+use crate::lsh::{
+    Banding, Partitioned, bucket_partitioned, each_pair, owner_bits_for, pack_entry, pack_pair,
+};
 use crate::minhash::{MAX_PERM, signature};
 use crate::shingle::shingle_hashes;
 use crate::text::{Token, tokenize};
@@ -396,8 +398,16 @@ const GATHER_FROM: usize = 64;
 fn gathered_pairs(owners: &[u32], local: &[u8], k: usize, min_same: usize, pairs: &mut Vec<u64>) {
     #[cfg(target_arch = "x86_64")]
     if k.is_multiple_of(32) && k <= MAX_PERM && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 is present (checked just above).
-        unsafe { gathered_pairs_avx2(owners, local, k, min_same, pairs) };
+        // SAFETY: AVX2 is present (checked just above). The default
+        // length is compiled on its own, so that the four blocks of a
+        // pair's first signature stay in registers.
+        unsafe {
+            if k == 128 {
+                gathered_pairs_avx2::<128>(owners, local, k, min_same, pairs);
+            } else {
+                gathered_pairs_avx2::<0>(owners, local, k, min_same, pairs);
+            }
+        }
         return;
     }
     let sig = |x: usize| &local[x * k..(x + 1) * k];
@@ -408,32 +418,8 @@ fn gathered_pairs(owners: &[u32], local: &[u8], k: usize, min_same: usize, pairs
     );
 }
 
-/// [`gathered_pairs`] with AVX2, for `k` a multiple of 32 up to
-/// [`MAX_PERM`]. The default length (128) is compiled on its own, so that
-/// the four blocks of the first signature of a pair stay in registers.
-///
-/// # Safety
-/// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn gathered_pairs_avx2(
-    owners: &[u32],
-    local: &[u8],
-    k: usize,
-    min_same: usize,
-    pairs: &mut Vec<u64>,
-) {
-    // SAFETY: AVX2 is present (this function's own condition).
-    unsafe {
-        if k == 128 {
-            gathered_pairs_avx2_k::<128>(owners, local, k, min_same, pairs);
-        } else {
-            gathered_pairs_avx2_k::<0>(owners, local, k, min_same, pairs);
-        }
-    }
-}
-
-/// [`gathered_pairs_avx2`] for `k = K` (any `k` when `K` is 0): each
+/// [`gathered_pairs`] with AVX2, for `k = K` (any `k` when `K` is 0), a
+/// multiple of 32 up to [`MAX_PERM`]: each
 /// 32-byte block of one signature is compared with the other's and the
 /// matches (-1 per equal byte) subtracted from per-byte counters, which
 /// cannot overflow (at most 32 blocks); one sum of absolute differences
@@ -443,7 +429,7 @@ unsafe fn gathered_pairs_avx2(
 /// The processor must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn gathered_pairs_avx2_k<const K: usize>(
+unsafe fn gathered_pairs_avx2<const K: usize>(
     owners: &[u32],
     local: &[u8],
     k: usize,
@@ -476,7 +462,7 @@ unsafe fn gathered_pairs_avx2_k<const K: usize>(
             );
             let same = (_mm_cvtsi128_si64(sums) + _mm_extract_epi64(sums, 1)) as usize;
             if same >= min_same {
-                pairs.push(u64::from(owners[x]) << 32 | u64::from(owners[y]));
+                pairs.push(pack_pair(owners[x], owners[y]));
             }
         }
     }

@@ -228,10 +228,17 @@ pub(crate) fn each_pair(owners: &[u32], keep: impl Fn(usize, usize) -> bool, pai
     for x in 0..owners.len() {
         for y in x + 1..owners.len() {
             if keep(x, y) {
-                pairs.push(u64::from(owners[x]) << 32 | u64::from(owners[y]));
+                pairs.push(pack_pair(owners[x], owners[y]));
             }
         }
     }
+}
+
+/// A pair of owners as one number, `a << 32 | b` (sorted as the pair
+/// would be).
+#[inline]
+pub(crate) fn pack_pair(a: u32, b: u32) -> u64 {
+    u64::from(a) << 32 | u64::from(b)
 }
 
 /// The bucketing under [`candidate_pairs_where`]: `visit` is given each
@@ -496,9 +503,7 @@ fn pairs_in_passes(
                     owners.extend(bucket.iter().map(|&e| (e & owner_mask) as u32));
                     let mine = |x: usize, y: usize| {
                         passes == 1
-                            || crate::shingle::mix64(
-                                u64::from(owners[x]) << 32 | u64::from(owners[y]),
-                            ) % passes
+                            || crate::shingle::mix64(pack_pair(owners[x], owners[y])) % passes
                                 == pass
                     };
                     made.clear();

@@ -1094,10 +1094,7 @@ fn candidate_pairs_in(reps: &[Norm], pass_bytes: usize) -> Vec<(usize, usize)> {
         // Runs of equal hits, in sorted order: the pairs come out sorted
         // and once each (within a pass).
         for run in hits.chunk_by(|x, y| x == y) {
-            let (a, b) = (
-                (run[0] >> 32) as usize,
-                (run[0] & u64::from(u32::MAX)) as usize,
-            );
+            let (a, b) = ((run[0] >> 32) as usize, run[0] as u32 as usize);
             let shorter = reps[a].words.len().min(reps[b].words.len());
             let needed = if shorter < GRAM {
                 1
