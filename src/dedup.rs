@@ -633,42 +633,24 @@ struct JsonCluster<'a> {
     docs: Vec<&'a str>,
 }
 
-#[derive(Serialize)]
-struct JsonDedup<'a> {
-    version: u32,
-    documents: &'a [Document],
-    skipped: &'a [Skipped],
-    pairs: Vec<JsonPair<'a>>,
-    clusters: Vec<JsonCluster<'a>>,
-}
-
 /// Write a dedup report as JSON (`wiretrace dedup` in the report contract).
 pub fn write_dedup_json(r: &DedupReport, out: &mut dyn Write) -> std::io::Result<()> {
     let id = |i: usize| r.documents[i].id.as_str();
-    let json = JsonDedup {
-        version: 1,
-        documents: &r.documents,
-        skipped: &r.skipped,
-        pairs: r
-            .pairs
-            .iter()
-            .map(|p| JsonPair {
-                a: id(p.a),
-                b: id(p.b),
-                similarity: p.similarity,
-            })
-            .collect(),
-        clusters: r
-            .clusters
-            .iter()
-            .enumerate()
-            .map(|(i, g)| JsonCluster {
-                id: i,
-                docs: g.iter().map(|&d| id(d)).collect(),
-            })
-            .collect(),
-    };
-    crate::report::write_pretty_json(&json, out)
+    let mut json = crate::report::PrettyObject::new(out)?;
+    json.field("version", &1)?;
+    json.seq_field("documents", &r.documents, |d| d)?;
+    json.field("skipped", &r.skipped)?;
+    json.seq_field("pairs", &r.pairs, |p| JsonPair {
+        a: id(p.a),
+        b: id(p.b),
+        similarity: p.similarity,
+    })?;
+    let numbered: Vec<(usize, &Vec<usize>)> = r.clusters.iter().enumerate().collect();
+    json.seq_field("clusters", &numbered, |&(i, g)| JsonCluster {
+        id: i,
+        docs: g.iter().map(|&d| id(d)).collect(),
+    })?;
+    json.finish()
 }
 
 /// Write a dedup report as text: one line per cluster, then the account.
