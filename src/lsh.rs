@@ -560,18 +560,47 @@ fn for_each_bucket(sorted: &[u64], owner_mask: u64, mut f: impl FnMut(&[u64])) {
 /// Sort packed entries, drop repeats (one owner entered twice in a
 /// bucket) and the entries of one-owner buckets ([`keep_shared`]), and cut
 /// the rest into the 256 runs of equal top byte, for buckets to be scanned
-/// in parallel.
+/// in parallel. Nothing crosses a partition (a bucket's entries share
+/// their key, so its top byte), so each partition is sorted and cleared on
+/// its own, in parallel; the kept entries are then moved down together.
 fn sorted_parts(entries: &mut Vec<u64>, owner_mask: u64) -> Vec<&[u64]> {
-    partition_sorted(entries);
-    entries.dedup();
-    keep_shared(entries, owner_mask);
-    let entries: &[u64] = entries;
-    (0..256)
-        .map(|p| {
-            let at = |top: u64| entries.partition_point(|&e| e >> 56 < top);
-            &entries[at(p)..at(p + 1)]
+    let starts = partition_in_place(entries);
+    let kept: Vec<usize> = partitions_of(entries, &starts)
+        .into_par_iter()
+        .map(|part| {
+            sort_partition(part);
+            let distinct = dedup_in(part);
+            keep_shared_in(&mut part[..distinct], owner_mask)
+        })
+        .collect();
+    let mut at = 0;
+    for (p, &n) in kept.iter().enumerate() {
+        entries.copy_within(starts[p]..starts[p] + n, at);
+        at += n;
+    }
+    entries.truncate(at);
+    entries.shrink_to_fit();
+    let mut rest: &[u64] = entries;
+    kept.iter()
+        .map(|&n| {
+            let (part, tail) = rest.split_at(n);
+            rest = tail;
+            part
         })
         .collect()
+}
+
+/// Drop the repeats of sorted `v` (as `Vec::dedup`), keeping the distinct
+/// values in order at its front; returns how many there are.
+fn dedup_in(v: &mut [u64]) -> usize {
+    let mut kept = 0;
+    for i in 0..v.len() {
+        if kept == 0 || v[i] != v[kept - 1] {
+            v[kept] = v[i];
+            kept += 1;
+        }
+    }
+    kept
 }
 
 /// The end of the bucket (the run of entries with `sorted[i]`'s key) that
@@ -591,6 +620,14 @@ fn bucket_end(sorted: &[u64], owner_mask: u64, i: usize) -> usize {
 /// the buckets then run beside the shared ones alone (at a million
 /// documents, 74 million entries).
 fn keep_shared(sorted: &mut Vec<u64>, owner_mask: u64) {
+    let kept = keep_shared_in(sorted, owner_mask);
+    sorted.truncate(kept);
+    sorted.shrink_to_fit();
+}
+
+/// [`keep_shared`] in place: the entries kept are moved to the front of
+/// `sorted`; returns how many there are.
+fn keep_shared_in(sorted: &mut [u64], owner_mask: u64) -> usize {
     let mut kept = 0;
     let mut i = 0;
     while i < sorted.len() {
@@ -601,14 +638,13 @@ fn keep_shared(sorted: &mut Vec<u64>, owner_mask: u64) {
         }
         i = j;
     }
-    sorted.truncate(kept);
-    sorted.shrink_to_fit();
+    kept
 }
 
-/// Sort packed entries in place: partitioned by their top byte (keys are
-/// uniform) in one pass, then the 256 partitions, each small enough for
-/// cache, sorted in parallel ([`sort_partition`]).
-fn partition_sorted(packed: &mut [u64]) {
+/// Spread packed entries in place into 256 partitions by their top byte
+/// (keys are uniform) in one pass; returns where each partition starts
+/// (and, last, the length).
+fn partition_in_place(packed: &mut [u64]) -> [usize; 257] {
     let mut starts = [0usize; 257];
     for &e in packed.iter() {
         starts[(e >> 56) as usize + 1] += 1;
@@ -632,14 +668,19 @@ fn partition_sorted(packed: &mut [u64]) {
             }
         }
     }
-    let mut parts: Vec<&mut [u64]> = Vec::with_capacity(256);
+    starts
+}
+
+/// The 256 partitions of `packed` that start at `starts`.
+fn partitions_of<'a>(packed: &'a mut [u64], starts: &[usize; 257]) -> Vec<&'a mut [u64]> {
+    let mut parts = Vec::with_capacity(256);
     let mut rest = packed;
     for p in 0..256 {
         let (part, tail) = rest.split_at_mut(starts[p + 1] - starts[p]);
         parts.push(part);
         rest = tail;
     }
-    parts.into_par_iter().for_each(sort_partition);
+    parts
 }
 
 /// Visit the buckets of two owners or more of sorted `parts`, in
@@ -693,6 +734,45 @@ fn unpack_pairs(mut pairs: Vec<u64>, min_repeats: usize) -> Vec<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_are_the_whole_sorted_cleared_and_cut_by_top_byte() {
+        let mut x = 0x5EED_0FD5_u64;
+        let mut next = move || {
+            x = mix64(x);
+            x
+        };
+        let bits = 20;
+        let mask = (1u64 << bits) - 1;
+        for (n, keys) in [(0, 1), (1, 1), (50, 3), (5000, 700), (300_000, 1 << 20)] {
+            // Keys from a small set, so that buckets hold several owners;
+            // some entries made twice (an owner entered twice in a bucket).
+            let keys: Vec<u64> = (0..keys).map(|_| next()).collect();
+            let mut entries: Vec<u64> = (0..n)
+                .map(|_| {
+                    let key = keys[(next() % keys.len() as u64) as usize];
+                    pack_entry(key, (next() % 50) as u32, bits)
+                })
+                .collect();
+            entries.extend_from_within(..n / 7);
+            let mut want = entries.clone();
+            want.sort_unstable();
+            want.dedup();
+            keep_shared(&mut want, mask);
+            let mut got = entries;
+            let parts = sorted_parts(&mut got, mask);
+            assert_eq!(parts.len(), 256);
+            for (p, part) in parts.iter().enumerate() {
+                let expected: Vec<u64> = want
+                    .iter()
+                    .copied()
+                    .filter(|e| e >> 56 == p as u64)
+                    .collect();
+                assert_eq!(*part, &expected[..], "partition {p}");
+            }
+            assert_eq!(got, want);
+        }
+    }
 
     #[test]
     fn a_partition_sorts_as_a_whole_sort_does() {
