@@ -392,10 +392,76 @@ const GATHER_FROM: usize = 64;
 ///
 /// Such buckets (site chrome shared by thousands of one outlet's pages)
 /// hold nearly all the pairs compared in a large corpus: on generated 200k,
-/// 215 of 227 million. Where the processor has AVX2 (detected at run time)
-/// and `k` is a multiple of 32, they are compared thirty-two bytes at a
-/// time ([`gathered_pairs_avx2`]); the pairs are the same.
+/// 215 of 227 million. They are compared by [`gathered_rows`], and the
+/// largest on all threads ([`gathered_pairs_split`]).
 fn gathered_pairs(owners: &[u32], local: &[u8], k: usize, min_same: usize, pairs: &mut Vec<u64>) {
+    let rows = if owners.len() >= SPLIT_FROM {
+        SPLIT_ROWS
+    } else {
+        owners.len()
+    };
+    gathered_pairs_split(owners, local, k, min_same, rows, pairs);
+}
+
+/// Buckets of at least this many owners have their pairs compared on all
+/// threads: the buckets are visited in parallel, but one bucket of an
+/// outlet's chrome can hold most of the work (at a million generated
+/// documents one thread compared alone for the last 1.5 s of the stage).
+const SPLIT_FROM: usize = 1024;
+/// Rows of a split bucket's triangle of pairs compared by one task.
+const SPLIT_ROWS: usize = 16;
+
+/// [`gathered_pairs`], the triangle of pairs cut into tasks of `rows`
+/// rows (a row: one owner against every later owner) compared in
+/// parallel; the pairs are pushed in the same order as by one task.
+fn gathered_pairs_split(
+    owners: &[u32],
+    local: &[u8],
+    k: usize,
+    min_same: usize,
+    rows: usize,
+    pairs: &mut Vec<u64>,
+) {
+    let n = owners.len();
+    let rows = rows.max(1);
+    if rows >= n {
+        gathered_rows(owners, local, k, min_same, 0..n, pairs);
+        return;
+    }
+    let starts: Vec<usize> = (0..n).step_by(rows).collect();
+    let found: Vec<Vec<u64>> = starts
+        .par_iter()
+        .map(|&start| {
+            let mut found = Vec::new();
+            gathered_rows(
+                owners,
+                local,
+                k,
+                min_same,
+                start..(start + rows).min(n),
+                &mut found,
+            );
+            found
+        })
+        .collect();
+    for f in found {
+        pairs.extend(f);
+    }
+}
+
+/// The pairs of rows `rows` of a gathered bucket's triangle (each owner
+/// `x` in `rows` with every owner after it) with at least `min_same`
+/// equal bytes. Where the processor has AVX2 (detected at run time) and
+/// `k` is a multiple of 32, they are compared thirty-two bytes at a time
+/// ([`gathered_pairs_avx2`]); the pairs are the same.
+fn gathered_rows(
+    owners: &[u32],
+    local: &[u8],
+    k: usize,
+    min_same: usize,
+    rows: std::ops::Range<usize>,
+    pairs: &mut Vec<u64>,
+) {
     #[cfg(target_arch = "x86_64")]
     if k.is_multiple_of(32) && k <= MAX_PERM && std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is present (checked just above). The default
@@ -403,19 +469,21 @@ fn gathered_pairs(owners: &[u32], local: &[u8], k: usize, min_same: usize, pairs
         // pair's first signature stay in registers.
         unsafe {
             if k == 128 {
-                gathered_pairs_avx2::<128>(owners, local, k, min_same, pairs);
+                gathered_pairs_avx2::<128>(owners, local, k, min_same, rows, pairs);
             } else {
-                gathered_pairs_avx2::<0>(owners, local, k, min_same, pairs);
+                gathered_pairs_avx2::<0>(owners, local, k, min_same, rows, pairs);
             }
         }
         return;
     }
     let sig = |x: usize| &local[x * k..(x + 1) * k];
-    each_pair(
-        owners,
-        |x, y| equal_bytes(sig(x), sig(y)) >= min_same,
-        pairs,
-    );
+    for x in rows {
+        for y in x + 1..owners.len() {
+            if equal_bytes(sig(x), sig(y)) >= min_same {
+                pairs.push(pack_pair(owners[x], owners[y]));
+            }
+        }
+    }
 }
 
 /// [`gathered_pairs`] with AVX2, for `k = K` (any `k` when `K` is 0), a
@@ -434,12 +502,13 @@ unsafe fn gathered_pairs_avx2<const K: usize>(
     local: &[u8],
     k: usize,
     min_same: usize,
+    rows: std::ops::Range<usize>,
     pairs: &mut Vec<u64>,
 ) {
     use std::arch::x86_64::*;
     let k = if K == 0 { k } else { K };
     let sig = |x: usize| &local[x * k..(x + 1) * k];
-    for x in 0..owners.len() {
+    for x in rows {
         let a = sig(x);
         for y in x + 1..owners.len() {
             let b = sig(y);
@@ -790,9 +859,13 @@ mod tests {
                         }
                     }
                 }
-                let mut found = Vec::new();
-                gathered_pairs(&owners, &local, k, min_same, &mut found);
-                assert_eq!(found, expected, "k {k}, min_same {min_same}");
+                // Whole, and cut into tasks of a few rows (as a large
+                // bucket is).
+                for rows in [m, 1, 4, 33] {
+                    let mut found = Vec::new();
+                    gathered_pairs_split(&owners, &local, k, min_same, rows, &mut found);
+                    assert_eq!(found, expected, "k {k}, min_same {min_same}, rows {rows}");
+                }
             }
         }
     }
