@@ -486,7 +486,7 @@ fn gathered_rows(
     }
 }
 
-/// [`gathered_pairs`] with AVX2, for `k = K` (any `k` when `K` is 0), a
+/// [`gathered_rows`] with AVX2, for `k = K` (any `k` when `K` is 0), a
 /// multiple of 32 up to [`MAX_PERM`]: each
 /// 32-byte block of one signature is compared with the other's and the
 /// matches (-1 per equal byte) subtracted from per-byte counters, which

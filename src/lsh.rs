@@ -343,11 +343,20 @@ fn each_partition<R: Send>(
 /// of one-owner buckets ([`keep_shared`]): the buckets to scan.
 fn sorted_partitions(producers: Vec<Partitioned>, owner_mask: u64) -> Vec<Vec<u64>> {
     each_partition(producers, |mut part| {
-        sort_partition(&mut part);
-        part.dedup();
-        keep_shared(&mut part, owner_mask);
+        let kept = clear_partition(&mut part, owner_mask);
+        part.truncate(kept);
+        part.shrink_to_fit();
         part
     })
+}
+
+/// Sort one partition's entries ([`sort_partition`]) and move to its front
+/// those of buckets of two owners or more, without repeats (one owner
+/// entered twice in a bucket; see [`keep_shared`]); returns how many.
+fn clear_partition(part: &mut [u64], owner_mask: u64) -> usize {
+    sort_partition(part);
+    let distinct = dedup_in(part);
+    keep_shared(&mut part[..distinct], owner_mask)
 }
 
 /// Sort one partition's entries, which nearly always share their top byte
@@ -567,11 +576,7 @@ fn sorted_parts(entries: &mut Vec<u64>, owner_mask: u64) -> Vec<&[u64]> {
     let starts = partition_in_place(entries);
     let kept: Vec<usize> = partitions_of(entries, &starts)
         .into_par_iter()
-        .map(|part| {
-            sort_partition(part);
-            let distinct = dedup_in(part);
-            keep_shared_in(&mut part[..distinct], owner_mask)
-        })
+        .map(|part| clear_partition(part, owner_mask))
         .collect();
     let mut at = 0;
     for (p, &n) in kept.iter().enumerate() {
@@ -614,20 +619,12 @@ fn bucket_end(sorted: &[u64], owner_mask: u64, i: usize) -> usize {
             .count()
 }
 
-/// Keep, in order, only the entries of buckets (runs of equal key in
-/// `sorted`) that hold two owners or more, and hand back the memory of
-/// the rest: most band keys are a single window's, and the passes over
-/// the buckets then run beside the shared ones alone (at a million
-/// documents, 74 million entries).
-fn keep_shared(sorted: &mut Vec<u64>, owner_mask: u64) {
-    let kept = keep_shared_in(sorted, owner_mask);
-    sorted.truncate(kept);
-    sorted.shrink_to_fit();
-}
-
-/// [`keep_shared`] in place: the entries kept are moved to the front of
-/// `sorted`; returns how many there are.
-fn keep_shared_in(sorted: &mut [u64], owner_mask: u64) -> usize {
+/// Move to the front of `sorted`, in order, only the entries of buckets
+/// (runs of equal key) that hold two owners or more; returns how many.
+/// Most band keys are a single window's: the callers hand back the memory
+/// of the rest, and the passes over the buckets then run beside the
+/// shared ones alone (at a million documents, 74 million entries).
+fn keep_shared(sorted: &mut [u64], owner_mask: u64) -> usize {
     let mut kept = 0;
     let mut i = 0;
     while i < sorted.len() {
@@ -758,7 +755,8 @@ mod tests {
             let mut want = entries.clone();
             want.sort_unstable();
             want.dedup();
-            keep_shared(&mut want, mask);
+            let kept = keep_shared(&mut want, mask);
+            want.truncate(kept);
             let mut got = entries;
             let parts = sorted_parts(&mut got, mask);
             assert_eq!(parts.len(), 256);
@@ -1027,14 +1025,14 @@ mod tests {
             .collect();
         let mut buckets = Vec::new();
         for_each_bucket(&sorted, mask, |b| buckets.push(b.to_vec()));
-        keep_shared(&mut sorted, mask);
+        let kept = keep_shared(&mut sorted, mask);
+        sorted.truncate(kept);
         assert_eq!(sorted, shared);
         let mut after = Vec::new();
         for_each_bucket(&sorted, mask, |b| after.push(b.to_vec()));
         assert_eq!(after, buckets);
         let mut lone = vec![entry(1, 1), entry(2, 2)];
-        keep_shared(&mut lone, mask);
-        assert!(lone.is_empty());
+        assert_eq!(keep_shared(&mut lone, mask), 0);
     }
 
     #[test]
