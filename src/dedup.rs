@@ -400,7 +400,23 @@ fn gathered_pairs(owners: &[u32], local: &[u8], k: usize, min_same: usize, pairs
     } else {
         owners.len()
     };
-    gathered_pairs_split(owners, local, k, min_same, rows, pairs);
+    let bucket = Gathered {
+        owners,
+        local,
+        k,
+        min_same,
+    };
+    gathered_pairs_split(bucket, rows, pairs);
+}
+
+/// A large bucket: its owners, their signatures gathered side by side
+/// (`k` bytes each), and the fewest equal bytes a pair must have.
+#[derive(Clone, Copy)]
+struct Gathered<'a> {
+    owners: &'a [u32],
+    local: &'a [u8],
+    k: usize,
+    min_same: usize,
 }
 
 /// Buckets of at least this many owners have their pairs compared on all
@@ -414,18 +430,11 @@ const SPLIT_ROWS: usize = 16;
 /// [`gathered_pairs`], the triangle of pairs cut into tasks of `rows`
 /// rows (a row: one owner against every later owner) compared in
 /// parallel; the pairs are pushed in the same order as by one task.
-fn gathered_pairs_split(
-    owners: &[u32],
-    local: &[u8],
-    k: usize,
-    min_same: usize,
-    rows: usize,
-    pairs: &mut Vec<u64>,
-) {
-    let n = owners.len();
+fn gathered_pairs_split(bucket: Gathered, rows: usize, pairs: &mut Vec<u64>) {
+    let n = bucket.owners.len();
     let rows = rows.max(1);
     if rows >= n {
-        gathered_rows(owners, local, k, min_same, 0..n, pairs);
+        gathered_rows(bucket, 0..n, pairs);
         return;
     }
     let starts: Vec<usize> = (0..n).step_by(rows).collect();
@@ -433,14 +442,7 @@ fn gathered_pairs_split(
         .par_iter()
         .map(|&start| {
             let mut found = Vec::new();
-            gathered_rows(
-                owners,
-                local,
-                k,
-                min_same,
-                start..(start + rows).min(n),
-                &mut found,
-            );
+            gathered_rows(bucket, start..(start + rows).min(n), &mut found);
             found
         })
         .collect();
@@ -454,14 +456,13 @@ fn gathered_pairs_split(
 /// equal bytes. Where the processor has AVX2 (detected at run time) and
 /// `k` is a multiple of 32, they are compared thirty-two bytes at a time
 /// ([`gathered_pairs_avx2`]); the pairs are the same.
-fn gathered_rows(
-    owners: &[u32],
-    local: &[u8],
-    k: usize,
-    min_same: usize,
-    rows: std::ops::Range<usize>,
-    pairs: &mut Vec<u64>,
-) {
+fn gathered_rows(bucket: Gathered, rows: std::ops::Range<usize>, pairs: &mut Vec<u64>) {
+    let Gathered {
+        owners,
+        local,
+        k,
+        min_same,
+    } = bucket;
     #[cfg(target_arch = "x86_64")]
     if k.is_multiple_of(32) && k <= MAX_PERM && std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is present (checked just above). The default
@@ -469,9 +470,9 @@ fn gathered_rows(
         // pair's first signature stay in registers.
         unsafe {
             if k == 128 {
-                gathered_pairs_avx2::<128>(owners, local, k, min_same, rows, pairs);
+                gathered_pairs_avx2::<128>(bucket, rows, pairs);
             } else {
-                gathered_pairs_avx2::<0>(owners, local, k, min_same, rows, pairs);
+                gathered_pairs_avx2::<0>(bucket, rows, pairs);
             }
         }
         return;
@@ -498,15 +499,18 @@ fn gathered_rows(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn gathered_pairs_avx2<const K: usize>(
-    owners: &[u32],
-    local: &[u8],
-    k: usize,
-    min_same: usize,
+    bucket: Gathered,
     rows: std::ops::Range<usize>,
     pairs: &mut Vec<u64>,
 ) {
     use std::arch::x86_64::*;
-    let k = if K == 0 { k } else { K };
+    let Gathered {
+        owners,
+        local,
+        min_same,
+        ..
+    } = bucket;
+    let k = if K == 0 { bucket.k } else { K };
     let sig = |x: usize| &local[x * k..(x + 1) * k];
     for x in rows {
         let a = sig(x);
@@ -863,7 +867,13 @@ mod tests {
                 // bucket is).
                 for rows in [m, 1, 4, 33] {
                     let mut found = Vec::new();
-                    gathered_pairs_split(&owners, &local, k, min_same, rows, &mut found);
+                    let bucket = Gathered {
+                        owners: &owners,
+                        local: &local,
+                        k,
+                        min_same,
+                    };
+                    gathered_pairs_split(bucket, rows, &mut found);
                     assert_eq!(found, expected, "k {k}, min_same {min_same}, rows {rows}");
                 }
             }
