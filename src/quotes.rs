@@ -1076,16 +1076,16 @@ fn candidate_pairs_in(reps: &[Norm], pass_bytes: usize) -> Vec<(usize, usize)> {
     let passes = (total * 8).div_ceil(pass_bytes.max(1)).max(1) as u64;
     let mut pairs = Vec::new();
     for pass in 0..passes {
-        // Each hit packed as `a << 32 | b`: sorted as the pair would be,
-        // by one compare.
+        // Each hit packed as LSH packs a pair (`a << 32 | b`): sorted as
+        // the pair would be, by one compare.
         let mut hits: Vec<u64> = Vec::new();
         for list in lists() {
             for (k, &a) in list.iter().enumerate() {
-                let a = (a & owner_mask) << 32;
+                let a = (a & owner_mask) as u32;
                 hits.extend(
                     list[k + 1..]
                         .iter()
-                        .map(|&b| a | (b & owner_mask))
+                        .map(|&b| crate::lsh::pack_pair(a, (b & owner_mask) as u32))
                         .filter(|&hit| passes == 1 || crate::shingle::mix64(hit) % passes == pass),
                 );
             }
