@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -338,6 +339,7 @@ pub fn scan_with_progress(
 
     // Candidate pairs: windowed MinHash + banded LSH, plus exact duplicates.
     progress.start("signatures", n as u64);
+    let mut marks: Option<CommonMarks> = None;
     let owner_bits = owner_bits_for(n);
     let mut entries: Vec<u64> = Vec::new();
     let mut windows = 0;
@@ -348,10 +350,13 @@ pub fn scan_with_progress(
         };
         windows += window_entries(0..n, &each, settings, owner_bits, progress, &mut entries)?;
     } else {
-        // Each document is shingled again, signed and let go.
+        // Each document is shingled again, signed and let go; which of its
+        // shingles are too common to seed is marked as it goes.
+        let marks = marks.get_or_insert_with(|| CommonMarks::new(&fingerprints));
         let each = |d: usize, f: &mut dyn FnMut(&ShingledDoc)| {
             let (mut s, _) = shingle_one(&documents[d], settings.ngram, false)?;
             seeds.set(&mut s, d);
+            marks.record(d, &s);
             f(&s);
             Ok(())
         };
@@ -367,6 +372,10 @@ pub fn scan_with_progress(
         }
     }
     progress.finish();
+    // The sketches are not looked at again (alignment reads the marks):
+    // at a million documents the outlet sketch alone is 256 MB.
+    drop(df);
+    drop(outlet_df);
     let (mut pairs, bstats) = candidate_pairs_packed(
         entries,
         owner_bits,
@@ -398,15 +407,17 @@ pub fn scan_with_progress(
         };
         align_pairs(&|d| (&held[d], texts.get(d)), &pairs, settings, progress)
     } else {
-        align_in_blocks(&documents, &pairs, settings, &seeds, progress)?
+        let marks = marks.as_ref().ok_or_else(|| {
+            crate::Error::Settings("internal: shingles in parts but no marks".into())
+        })?;
+        align_in_blocks(&documents, &pairs, settings, marks, progress)?
     };
     drop(held);
     drop(held_texts);
     // What finding and aligning pairs needed goes before the later stages
     // (at a million documents: the sketches, some 150 MB, and the pairs).
     drop(pairs);
-    drop(df);
-    drop(outlet_df);
+    drop(marks);
     drop(fingerprints);
     number_passages(&mut passages);
     progress.finish();
@@ -654,7 +665,7 @@ fn align_in_blocks(
     documents: &[Document],
     pairs: &[(usize, usize)],
     settings: &Settings,
-    seeds: &Seeder,
+    marks: &CommonMarks,
     progress: &dyn Progress,
 ) -> Result<Vec<Passage>> {
     // Groups and pieces are cut from the paired documents only, in
@@ -699,7 +710,7 @@ fn align_in_blocks(
         .collect();
     order.sort_unstable();
     let shingle =
-        |need: &[usize]| shingle_seeded(documents, need.par_iter().copied(), settings, seeds, true);
+        |need: &[usize]| shingle_seeded(documents, need.par_iter().copied(), settings, marks, true);
     // Documents of `block`'s pairs in group `g` (or not in it), sorted,
     // without repeats.
     let members = |block: &[(u32, u32, usize)], g: u32, inside: bool| -> Vec<usize> {
@@ -996,6 +1007,69 @@ impl Seeder<'_> {
     }
 }
 
+/// Which shingles of each document are too common to seed, one bit per
+/// shingle position, marked when the document is signed (in parts, as
+/// [`Seeder::set`] finds them in the sketches) and read when it is
+/// shingled again for alignment, so the sketches are not looked up twice
+/// (the lookups, random reads in tables of up to 256 MB, were an eighth
+/// of a generated-200k scan) and can go before alignment.
+struct CommonMarks {
+    /// Where each document's words start in `words` (and the end).
+    start: Vec<usize>,
+    /// Each document's bits, as many as it has tokens (a document has at
+    /// most as many shingles), in whole words so that documents marked on
+    /// different threads share none.
+    words: Vec<AtomicU64>,
+}
+
+impl CommonMarks {
+    /// Room for each document's marks, from the first pass's `(fingerprint,
+    /// token count)` of each.
+    fn new(counted: &[(u64, usize)]) -> Self {
+        let mut start = Vec::with_capacity(counted.len() + 1);
+        start.push(0);
+        let mut end = 0;
+        for &(_, tokens) in counted {
+            end += tokens.div_ceil(64);
+            start.push(end);
+        }
+        CommonMarks {
+            start,
+            words: (0..end).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn of(&self, d: usize) -> &[AtomicU64] {
+        self.start
+            .get(d..d + 2)
+            .map_or(&[], |r| &self.words[r[0]..r[1]])
+    }
+
+    /// Mark document `d`'s common shingles, as its seeds were just set.
+    fn record(&self, d: usize, s: &ShingledDoc) {
+        for (word, bits) in self.of(d).iter().zip(s.common.chunks(64)) {
+            let v = bits
+                .iter()
+                .enumerate()
+                .fold(0u64, |v, (i, &c)| v | u64::from(c) << i);
+            word.store(v, Ordering::Relaxed);
+        }
+    }
+
+    /// Set document `d`'s seeds as [`Seeder::set`] did when it was marked.
+    fn apply(&self, d: usize, s: &mut ShingledDoc) {
+        let words = self.of(d);
+        let keep: Vec<bool> = (0..s.shingles.len())
+            .map(|i| {
+                words
+                    .get(i / 64)
+                    .is_none_or(|w| w.load(Ordering::Relaxed) >> (i % 64) & 1 == 0)
+            })
+            .collect();
+        s.set_seeds_where(&keep);
+    }
+}
+
 /// What the first pass keeps of a document: its exact-duplicate
 /// fingerprint, token count and distinct shingles (when counted).
 struct Counted {
@@ -1040,18 +1114,19 @@ fn shingle_one(
     })
 }
 
-/// Tokenize and shingle the documents `ids`, with their seeds set.
+/// Tokenize and shingle the documents `ids`, with their seeds set from
+/// `marks`.
 fn shingle_seeded(
     documents: &[Document],
     ids: impl IndexedParallelIterator<Item = usize>,
     settings: &Settings,
-    seeds: &Seeder,
+    marks: &CommonMarks,
     keep_texts: bool,
 ) -> Result<Shingled> {
     let docs = ids
         .map(|d| {
             let (mut s, text) = shingle_one(&documents[d], settings.ngram, keep_texts)?;
-            seeds.set(&mut s, d);
+            marks.apply(d, &mut s);
             Ok((s, text))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -1305,6 +1380,39 @@ pub(crate) mod tests {
             expected.dedup();
             order.sort_unstable();
             assert_eq!(order, expected, "round {round}");
+        }
+    }
+
+    #[test]
+    fn common_marks_give_back_the_seeds_they_were_made_from() {
+        let texts: Vec<String> = (0..5)
+            .map(|d| {
+                (0..40 + 50 * d)
+                    .map(|w| format!("w{}", (w * 7 + d) % 23))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let docs: Vec<ShingledDoc> = texts.iter().map(|t| ShingledDoc::new(t, 5)).collect();
+        let counted: Vec<(u64, usize)> = docs.iter().map(|d| (0, d.tokens.len())).collect();
+        let marks = CommonMarks::new(&counted);
+        let mut next = numbers(3);
+        let mut seeded = Vec::new();
+        for (d, doc) in docs.iter().enumerate() {
+            let mut s = doc.clone();
+            // Document 0 has no common shingle, the others a random third.
+            let keep: Vec<bool> = (0..s.shingles.len())
+                .map(|_| d == 0 || next(3) > 0)
+                .collect();
+            s.set_seeds_where(&keep);
+            marks.record(d, &s);
+            seeded.push(s);
+        }
+        for (d, doc) in docs.iter().enumerate().rev() {
+            let mut s = doc.clone();
+            marks.apply(d, &mut s);
+            assert_eq!(s.seeds, seeded[d].seeds, "document {d}");
+            assert_eq!(s.common, seeded[d].common, "document {d}");
         }
     }
 
