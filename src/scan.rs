@@ -400,22 +400,21 @@ pub fn scan_with_progress(
 
     // Align every candidate pair.
     progress.start("align", pairs.len() as u64);
-    let mut passages = if hold {
-        let texts = Texts {
-            documents: &documents,
-            loaded: &held_texts,
-        };
-        align_pairs(&|d| (&held[d], texts.get(d)), &pairs, settings, progress)
-    } else {
-        let marks = marks.as_ref().ok_or_else(|| {
-            crate::Error::Settings("internal: shingles in parts but no marks".into())
-        })?;
-        align_in_blocks(&documents, &pairs, settings, marks, progress)?
+    // Marks were made exactly when the documents are not held.
+    let mut passages = match &marks {
+        None => {
+            let texts = Texts {
+                documents: &documents,
+                loaded: &held_texts,
+            };
+            align_pairs(&|d| (&held[d], texts.get(d)), &pairs, settings, progress)
+        }
+        Some(marks) => align_in_blocks(&documents, &pairs, settings, marks, progress)?,
     };
     drop(held);
     drop(held_texts);
     // What finding and aligning pairs needed goes before the later stages
-    // (at a million documents: the sketches, some 150 MB, and the pairs).
+    // (at a million documents: the pairs, some 80 MB, and the marks).
     drop(pairs);
     drop(marks);
     drop(fingerprints);
