@@ -1690,7 +1690,7 @@ fn audit_quotes_with(documents: &[Document], first_pass: bool) -> Result<Vec<Quo
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -1717,7 +1717,7 @@ mod tests {
     }
 
     /// Deterministic numbers for the tests: `next(n)` is in `0..n`.
-    fn numbers(seed: u64) -> impl FnMut(u64) -> u64 {
+    pub(crate) fn numbers(seed: u64) -> impl FnMut(u64) -> u64 {
         let mut state = seed;
         move |n| {
             state = crate::shingle::mix64(state);
