@@ -339,20 +339,13 @@ pub fn scan_with_progress(
 
     // Candidate pairs: windowed MinHash + banded LSH, plus exact duplicates.
     progress.start("signatures", n as u64);
-    let mut marks: Option<CommonMarks> = None;
+    // In parts, each document is shingled again, signed and let go; which
+    // of its shingles are too common to seed is marked as it goes.
+    let marks = (!hold).then(|| CommonMarks::new(&fingerprints));
     let owner_bits = owner_bits_for(n);
     let mut entries: Vec<u64> = Vec::new();
     let mut windows = 0;
-    if hold {
-        let each = |d: usize, f: &mut dyn FnMut(&ShingledDoc)| {
-            f(&held[d]);
-            Ok(())
-        };
-        windows += window_entries(0..n, &each, settings, owner_bits, progress, &mut entries)?;
-    } else {
-        // Each document is shingled again, signed and let go; which of its
-        // shingles are too common to seed is marked as it goes.
-        let marks = marks.get_or_insert_with(|| CommonMarks::new(&fingerprints));
+    if let Some(marks) = &marks {
         let each = |d: usize, f: &mut dyn FnMut(&ShingledDoc)| {
             let (mut s, _) = shingle_one(&documents[d], settings.ngram, false)?;
             seeds.set(&mut s, d);
@@ -370,6 +363,12 @@ pub fn scan_with_progress(
                 &mut entries,
             )?;
         }
+    } else {
+        let each = |d: usize, f: &mut dyn FnMut(&ShingledDoc)| {
+            f(&held[d]);
+            Ok(())
+        };
+        windows += window_entries(0..n, &each, settings, owner_bits, progress, &mut entries)?;
     }
     progress.finish();
     // The sketches are not looked at again (alignment reads the marks):
