@@ -39,104 +39,352 @@ pub struct Token {
 /// Texts over 4 GiB are cut at 4 GiB (offsets are `u32`).
 pub fn tokenize(text: &str, out: &mut Vec<Token>) {
     out.clear();
-    let mut norm = String::with_capacity(32);
-    let mut ascii = Vec::with_capacity(32);
+    let mut scratch = Scratch::default();
     let bytes = text.as_bytes();
     let limit = bytes.len().min(u32::MAX as usize);
     let mut i = 0;
+    // Blocks of 64 bytes, each classified at once. Near the end of the
+    // text a block is classified from a copy padded with spaces, which end
+    // a word as the end of the text does.
     while i < limit {
-        let b = bytes[i];
-        if b < 0x80 {
-            if BYTE_CLASS[b as usize] != WORD {
-                i += 1;
-                continue;
+        i = match bytes.get(i..limit).and_then(<[u8]>::first_chunk::<BLOCK>) {
+            Some(chunk) => block_tokens(text, chunk, i, limit, out, &mut scratch),
+            None => {
+                let mut chunk = [b' '; BLOCK];
+                chunk[..limit - i].copy_from_slice(&bytes[i..limit]);
+                block_tokens(text, &chunk, i, limit, out, &mut scratch)
             }
-            // Fastest path: a plain run of ASCII letters and digits ended
-            // by a space or punctuation that cannot join words.
-            let start = i;
-            let j = word_end(bytes, i + 1, limit);
-            let ends_plainly = j >= limit
-                || match BYTE_CLASS[bytes[j] as usize] {
-                    OTHER => true,
-                    HIGH => false,
-                    // `'`, `.` or `,`: does it join the next piece on? (At
-                    // the very end of the text it cannot.)
-                    _ => match bytes.get(j + 1) {
-                        None => true,
-                        _ if j + 1 >= limit => true,
-                        Some(&next) if next >= 0x80 => false,
-                        Some(&next) => match bytes[j] {
-                            b'\'' => BYTE_CLASS[next as usize] != WORD,
-                            b'.' => BYTE_CLASS[next as usize] != WORD || j - start > 3,
-                            _ => !(bytes[j - 1].is_ascii_digit() && next.is_ascii_digit()),
-                        },
-                    },
-                };
-            if ends_plainly {
-                let len = j - start;
-                let hash = if len <= 16 {
-                    // Letters and digits only: setting bit 5 of every byte
-                    // lowercases the letters and leaves the digits as they
-                    // are. The word is loaded as sixteen bytes at once
-                    // (padded by hand only near the end of the text) and
-                    // folded in registers, so nothing is copied byte by
-                    // byte.
-                    let raw = match bytes.get(start..start + 16) {
-                        Some(b) => u128::from_le_bytes(b.try_into().unwrap_or([0; 16])),
-                        None => pack(&bytes[start..j]),
-                    };
-                    let lower = (raw | LOWERCASE_BIT) & low_bytes(len);
-                    let (folded, n) = fold_packed(lower, len);
-                    xxh3_64(&folded.to_le_bytes()[..n])
-                } else {
-                    ascii.clear();
-                    ascii.extend(bytes[start..j].iter().map(u8::to_ascii_lowercase));
-                    fold_spelling_bytes(&mut ascii);
-                    xxh3_64(&ascii)
-                };
-                out.push(Token {
-                    start: start as u32,
-                    end: j as u32,
-                    hash,
-                });
-                // The byte that ended the word is ASCII and no part of a
-                // word (it ended it plainly): step over it too.
-                i = j + 1;
-                continue;
-            }
-            // Fast path: a word of ASCII letters and digits, with joiners
-            // (`U.S.`, `2,700`, `it's`). It gives up (and the general path
-            // below takes the word) as soon as a non-ASCII character could
-            // belong to the word.
-            if let Some(end) = scan_ascii_word(text, i, limit, &mut ascii) {
-                fold_spelling_bytes(&mut ascii);
-                out.push(Token {
-                    start: i as u32,
-                    end: end as u32,
-                    hash: xxh3_64(&ascii),
-                });
-                i = end;
-                continue;
-            }
-        }
-        let (c, len) = char_at(text, i);
-        if !is_word_char(c) {
-            i += len;
-            continue;
-        }
-        if is_unspaced_script(c) {
-            norm.clear();
-            norm.extend(c.to_lowercase());
-            push(out, i, i + len, &norm);
-            i += len;
-            continue;
-        }
-        let start = i;
-        let end = scan_word(text, i, limit, &mut norm);
-        fold_spelling(&mut norm);
-        push(out, start, end, &norm);
-        i = end;
+        };
     }
+}
+
+/// Bytes the tokenizer classifies at once.
+const BLOCK: usize = 64;
+
+/// The tokenizer's buffers for words it cannot hash in place.
+#[derive(Default)]
+struct Scratch {
+    /// A non-ASCII word, normalized.
+    norm: String,
+    /// An ASCII word, lowercased and without joiners.
+    ascii: Vec<u8>,
+}
+
+/// Tokenize from `i` (not inside a word) to the end of the 64-byte block
+/// at `i` or further, or to the start of the word the block ends inside;
+/// returns where to go on. `chunk` is the block: the text's 64 bytes at
+/// `i`, or the bytes left before `limit` followed by spaces. Plain words
+/// (ASCII letters and digits ended by a byte that cannot join them to
+/// more) are found and hashed from the block's masks; anything else goes
+/// to [`token_at`].
+#[inline]
+fn block_tokens(
+    text: &str,
+    chunk: &[u8; BLOCK],
+    i: usize,
+    limit: usize,
+    out: &mut Vec<Token>,
+    scratch: &mut Scratch,
+) -> usize {
+    let bytes = text.as_bytes();
+    let (word, high, joiner) = classify_block(chunk);
+    let mut p = 0;
+    loop {
+        // The next byte that is part of a word or not ASCII.
+        let next = (word | high) & (u64::MAX << p);
+        if next == 0 {
+            return i + BLOCK;
+        }
+        let s = next.trailing_zeros() as usize;
+        let after_word = !word & (u64::MAX << s);
+        let plain = high >> s & 1 == 0 && after_word != 0 && {
+            let e = after_word.trailing_zeros() as usize;
+            high >> e & 1 == 0
+                && (joiner >> e & 1 == 0 || joiner_ends_word(bytes, i + s, i + e, limit))
+        };
+        let to = if plain {
+            let e = after_word.trailing_zeros() as usize;
+            out.push(Token {
+                start: (i + s) as u32,
+                end: (i + e) as u32,
+                hash: plain_word_hash(bytes, i + s, i + e, &mut scratch.ascii),
+            });
+            // The byte that ended the word cannot start one: step over it.
+            i + e + 1
+        } else if high >> s & 1 == 0 && after_word == 0 && s > 0 {
+            // The word runs past the block: the next block starts with it.
+            return i + s;
+        } else {
+            token_at(text, i + s, limit, out, scratch)
+        };
+        if to >= i + BLOCK {
+            return to;
+        }
+        p = to - i;
+    }
+}
+
+/// Tokenize what starts at `i`: step over one character that is not part
+/// of a word, or read one token; returns where to go on.
+fn token_at(
+    text: &str,
+    i: usize,
+    limit: usize,
+    out: &mut Vec<Token>,
+    scratch: &mut Scratch,
+) -> usize {
+    let bytes = text.as_bytes();
+    let b = bytes[i];
+    if b < 0x80 {
+        if BYTE_CLASS[b as usize] != WORD {
+            return i + 1;
+        }
+        // Fastest path: a plain run of ASCII letters and digits ended
+        // by a space or punctuation that cannot join words.
+        let start = i;
+        let j = word_end(bytes, i + 1, limit);
+        let ends_plainly = j >= limit
+            || match BYTE_CLASS[bytes[j] as usize] {
+                OTHER => true,
+                HIGH => false,
+                _ => joiner_ends_word(bytes, start, j, limit),
+            };
+        if ends_plainly {
+            out.push(Token {
+                start: start as u32,
+                end: j as u32,
+                hash: plain_word_hash(bytes, start, j, &mut scratch.ascii),
+            });
+            // The byte that ended the word is ASCII and no part of a
+            // word (it ended it plainly): step over it too.
+            return j + 1;
+        }
+        // Fast path: a word of ASCII letters and digits, with joiners
+        // (`U.S.`, `2,700`, `it's`). It gives up (and the general path
+        // below takes the word) as soon as a non-ASCII character could
+        // belong to the word.
+        if let Some(end) = scan_ascii_word(text, i, limit, &mut scratch.ascii) {
+            fold_spelling_bytes(&mut scratch.ascii);
+            out.push(Token {
+                start: i as u32,
+                end: end as u32,
+                hash: xxh3_64(&scratch.ascii),
+            });
+            return end;
+        }
+    }
+    let (c, len) = char_at(text, i);
+    if !is_word_char(c) {
+        return i + len;
+    }
+    let norm = &mut scratch.norm;
+    if is_unspaced_script(c) {
+        norm.clear();
+        norm.extend(c.to_lowercase());
+        push(out, i, i + len, norm);
+        return i + len;
+    }
+    let end = scan_word(text, i, limit, norm);
+    fold_spelling(norm);
+    push(out, i, end, norm);
+    end
+}
+
+/// Whether the joiner (`'`, `.` or `,`) at `j`, which ends the run of
+/// ASCII letters and digits from `start`, ends the word: it does unless
+/// it joins the next piece on (and a non-ASCII byte after it is left to
+/// the general path).
+#[inline]
+fn joiner_ends_word(bytes: &[u8], start: usize, j: usize, limit: usize) -> bool {
+    if j + 1 >= limit {
+        return true;
+    }
+    let next = bytes[j + 1];
+    if next >= 0x80 {
+        return false;
+    }
+    match bytes[j] {
+        b'\'' => BYTE_CLASS[next as usize] != WORD,
+        b'.' => BYTE_CLASS[next as usize] != WORD || j - start > 3,
+        _ => !(bytes[j - 1].is_ascii_digit() && next.is_ascii_digit()),
+    }
+}
+
+/// The hash of the plain word `bytes[start..end]` (ASCII letters and
+/// digits), lowercased and folded: `xxh3_64` of the normalized word.
+#[inline(always)]
+fn plain_word_hash(bytes: &[u8], start: usize, end: usize, ascii: &mut Vec<u8>) -> u64 {
+    let len = end - start;
+    if len <= 16 {
+        // Letters and digits only: setting bit 5 of every byte
+        // lowercases the letters and leaves the digits as they are.
+        if len < 4 {
+            let at = |k: usize| bytes[start + k] | 0x20;
+            return xxh3_1to3(at(0), at(len / 2), at(len - 1), len);
+        }
+        let first = read_u32(bytes, start) | 0x2020_2020;
+        let last = read_u32(bytes, end - 4) | 0x2020_2020;
+        if !ending_may_fold(last) && first != const { pack(b"scep") as u32 } {
+            // Nothing to fold (nearly every word): hashed from the text
+            // where it lies, as `xxh3_64` reads a word of this length.
+            return if len <= 8 {
+                xxh3_4to8(first, last, len)
+            } else {
+                let first = read_u64(bytes, start) | 0x2020_2020_2020_2020;
+                let last = read_u64(bytes, end - 8) | 0x2020_2020_2020_2020;
+                xxh3_9to16(first, last, len)
+            };
+        }
+        // The word is loaded as sixteen bytes at once (padded by hand
+        // only near the end of the text) and folded in registers.
+        let raw = match bytes
+            .get(start..start + 16)
+            .and_then(<[u8]>::first_chunk::<16>)
+        {
+            Some(b) => u128::from_le_bytes(*b),
+            None => pack(&bytes[start..end]),
+        };
+        let lower = (raw | LOWERCASE_BIT) & low_bytes(len);
+        let (folded, n) = fold_rules(lower, len);
+        xxh3_64(&folded.to_le_bytes()[..n])
+    } else {
+        ascii.clear();
+        ascii.extend(bytes[start..end].iter().map(u8::to_ascii_lowercase));
+        fold_spelling_bytes(ascii);
+        xxh3_64(ascii)
+    }
+}
+
+/// The four bytes at `at` of `bytes`, little-endian (zero past the end,
+/// which callers never reach).
+#[inline(always)]
+fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |b| u32::from_le_bytes(*b))
+}
+
+/// The eight bytes at `at` of `bytes`, little-endian (zero past the end,
+/// which callers never reach).
+#[inline(always)]
+fn read_u64(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..)
+        .and_then(<[u8]>::first_chunk)
+        .map_or(0, |b| u64::from_le_bytes(*b))
+}
+
+/// The first 56 bytes of XXH3's default secret, as the eight-byte words
+/// its short-input paths read (the published constant of the XXH3
+/// specification).
+const XXH3_SECRET: [u64; 7] = [
+    u64::from_le_bytes([0xb8, 0xfe, 0x6c, 0x39, 0x23, 0xa4, 0x4b, 0xbe]),
+    u64::from_le_bytes([0x7c, 0x01, 0x81, 0x2c, 0xf7, 0x21, 0xad, 0x1c]),
+    u64::from_le_bytes([0xde, 0xd4, 0x6d, 0xe9, 0x83, 0x90, 0x97, 0xdb]),
+    u64::from_le_bytes([0x72, 0x40, 0xa4, 0xa4, 0xb7, 0xb3, 0x67, 0x1f]),
+    u64::from_le_bytes([0xcb, 0x79, 0xe6, 0x4e, 0xcc, 0xc0, 0xe5, 0x78]),
+    u64::from_le_bytes([0x82, 0x5a, 0xd0, 0x7d, 0xcc, 0xff, 0x72, 0x21]),
+    u64::from_le_bytes([0xb8, 0x08, 0x46, 0x74, 0xf7, 0x43, 0x24, 0x8e]),
+];
+
+/// `xxh3_64` of a word of one to three bytes, given its first, middle
+/// (`len / 2`) and last bytes.
+#[inline(always)]
+fn xxh3_1to3(c1: u8, c2: u8, c3: u8, len: usize) -> u64 {
+    let combo = u32::from(c1) << 16 | u32::from(c2) << 24 | u32::from(c3) | (len as u32) << 8;
+    let flip = (XXH3_SECRET[0] as u32 ^ (XXH3_SECRET[0] >> 32) as u32) as u64;
+    let mut h = u64::from(combo) ^ flip;
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    h ^= h >> 29;
+    h = h.wrapping_mul(0x1656_67B1_9E37_79F9);
+    h ^ h >> 32
+}
+
+/// `xxh3_64` of a word of four to eight bytes, given its first and last
+/// four bytes (little-endian).
+#[inline(always)]
+fn xxh3_4to8(first: u32, last: u32, len: usize) -> u64 {
+    let keyed = (u64::from(last) + (u64::from(first) << 32)) ^ (XXH3_SECRET[1] ^ XXH3_SECRET[2]);
+    let mut h = keyed ^ keyed.rotate_left(49) ^ keyed.rotate_left(24);
+    h = h.wrapping_mul(0x9FB2_1C65_1E98_DF25);
+    h ^= (h >> 35).wrapping_add(len as u64);
+    h = h.wrapping_mul(0x9FB2_1C65_1E98_DF25);
+    h ^ h >> 28
+}
+
+/// `xxh3_64` of a word of nine to sixteen bytes, given its first and last
+/// eight bytes (little-endian).
+#[inline(always)]
+fn xxh3_9to16(first: u64, last: u64, len: usize) -> u64 {
+    let lo = first ^ (XXH3_SECRET[3] ^ XXH3_SECRET[4]);
+    let hi = last ^ (XXH3_SECRET[5] ^ XXH3_SECRET[6]);
+    let product = u128::from(lo) * u128::from(hi);
+    let acc = (len as u64)
+        .wrapping_add(lo.swap_bytes())
+        .wrapping_add(hi)
+        .wrapping_add(product as u64 ^ (product >> 64) as u64);
+    let mut h = acc ^ acc >> 37;
+    h = h.wrapping_mul(0x1656_6791_9E37_79F9);
+    h ^ h >> 32
+}
+
+/// Bits `k` of three masks of the 64 bytes of `chunk`: byte `k` is an
+/// ASCII letter or digit; not ASCII; a joiner (`'`, `.` or `,`).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn classify_block(chunk: &[u8; BLOCK]) -> (u64, u64, u64) {
+    use std::arch::x86_64::*;
+    let (mut word, mut high, mut joiner) = (0u64, 0u64, 0u64);
+    for (k, part) in chunk.chunks_exact(16).enumerate() {
+        // SAFETY: the load reads the sixteen bytes of `part` (unaligned
+        // loads are allowed); the other intrinsics are SSE2, always
+        // present on x86-64.
+        let (w, h, j) = unsafe {
+            let v = _mm_loadu_si128(part.as_ptr().cast());
+            let below = |x: __m128i, first: u8, n: i8| {
+                let shifted = _mm_add_epi8(x, _mm_set1_epi8((128u8.wrapping_sub(first)) as i8));
+                _mm_cmplt_epi8(shifted, _mm_set1_epi8(-128 + n))
+            };
+            let letter = below(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 26);
+            let digit = below(v, b'0', 10);
+            let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
+            let joins = _mm_or_si128(_mm_or_si128(eq(b'\''), eq(b'.')), eq(b','));
+            (
+                _mm_movemask_epi8(_mm_or_si128(letter, digit)) as u16,
+                _mm_movemask_epi8(v) as u16,
+                _mm_movemask_epi8(joins) as u16,
+            )
+        };
+        word |= u64::from(w) << (16 * k);
+        high |= u64::from(h) << (16 * k);
+        joiner |= u64::from(j) << (16 * k);
+    }
+    (word, high, joiner)
+}
+
+/// [`classify_block`] on other processors.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn classify_block(chunk: &[u8; BLOCK]) -> (u64, u64, u64) {
+    classify_block_bytewise(chunk)
+}
+
+/// [`classify_block`] by the byte table (the reference the tests hold the
+/// SSE2 version to).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn classify_block_bytewise(chunk: &[u8; BLOCK]) -> (u64, u64, u64) {
+    let mut masks = (0u64, 0u64, 0u64);
+    for (k, &b) in chunk.iter().enumerate() {
+        match BYTE_CLASS[b as usize] {
+            WORD => masks.0 |= 1 << k,
+            HIGH => masks.1 |= 1 << k,
+            JOINER => masks.2 |= 1 << k,
+            _ => {}
+        }
+    }
+    masks
 }
 
 /// The end of the run of ASCII letters and digits that starts at `j`
@@ -997,6 +1245,39 @@ mod tests {
     }
 
     #[test]
+    fn short_words_hash_as_xxh3_reads_them() {
+        let mut numbers = crate::quotes::tests::numbers(7);
+        for len in 1..=16 {
+            for _ in 0..2000 {
+                let w: Vec<u8> = (0..len).map(|_| numbers(256) as u8).collect();
+                let h = match len {
+                    1..=3 => xxh3_1to3(w[0], w[len / 2], w[len - 1], len),
+                    4..=8 => xxh3_4to8(read_u32(&w, 0), read_u32(&w, len - 4), len),
+                    _ => xxh3_9to16(read_u64(&w, 0), read_u64(&w, len - 8), len),
+                };
+                assert_eq!(h, xxh3_64(&w), "{w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn blocks_classify_like_the_table() {
+        let mut numbers = crate::quotes::tests::numbers(11);
+        let pool = *b"aZ09 '.,\x80\xff@[`{/:-\n";
+        for _ in 0..20_000 {
+            let block: [u8; BLOCK] = std::array::from_fn(|_| match numbers(3) {
+                0 => numbers(256) as u8,
+                _ => pool[numbers(pool.len() as u64) as usize],
+            });
+            assert_eq!(
+                classify_block(&block),
+                classify_block_bytewise(&block),
+                "{block:?}"
+            );
+        }
+    }
+
+    #[test]
     fn fast_path_matches_general_path_on_the_seeds() {
         for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/seeds")).unwrap() {
             let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
@@ -1022,7 +1303,10 @@ mod tests {
                         "organisation", "sceptical", "defence", "\u{301}", "ﬁ", "İ",
                     ]).prop_map(str::to_string),
                 ],
-                0..24,
+                // Up to a few hundred bytes: several 64-byte blocks, with
+                // words, joiners and non-ASCII characters across their
+                // edges.
+                0..80,
             )
         ) {
             let text: String = parts.concat();
