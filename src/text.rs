@@ -97,25 +97,34 @@ fn block_tokens(
         }
         let s = next.trailing_zeros() as usize;
         let after_word = !word & (u64::MAX << s);
-        let plain = high >> s & 1 == 0 && after_word != 0 && {
-            let e = after_word.trailing_zeros() as usize;
-            high >> e & 1 == 0
-                && (joiner >> e & 1 == 0 || joiner_ends_word(bytes, i + s, i + e, limit))
-        };
-        let to = if plain {
-            let e = after_word.trailing_zeros() as usize;
-            out.push(Token {
-                start: (i + s) as u32,
-                end: (i + e) as u32,
-                hash: plain_word_hash(bytes, i + s, i + e, &mut scratch.ascii),
-            });
-            // The byte that ended the word cannot start one: step over it.
-            i + e + 1
-        } else if high >> s & 1 == 0 && after_word == 0 && s > 0 {
-            // The word runs past the block: the next block starts with it.
-            return i + s;
-        } else {
+        let to = if high >> s & 1 == 1 {
             token_at(text, i + s, limit, out, scratch)
+        } else if after_word == 0 {
+            if s > 0 {
+                // The word runs past the block: the next block starts
+                // with it.
+                return i + s;
+            }
+            token_at(text, i + s, limit, out, scratch)
+        } else {
+            let e = after_word.trailing_zeros() as usize;
+            let masks = Masks { word, high, joiner };
+            match masks.ending(bytes, i, s, e, limit) {
+                Ending::Plain => {
+                    out.push(Token {
+                        start: (i + s) as u32,
+                        end: (i + e) as u32,
+                        hash: plain_word_hash(bytes, i + s, i + e, &mut scratch.ascii),
+                    });
+                    // The byte that ended the word cannot start one: step
+                    // over it.
+                    i + e + 1
+                }
+                Ending::Joins => masks
+                    .joined_word(bytes, i, s, e, limit, out, &mut scratch.ascii)
+                    .unwrap_or_else(|| token_at(text, i + s, limit, out, scratch)),
+                Ending::Unsure => token_at(text, i + s, limit, out, scratch),
+            }
         };
         if to >= i + BLOCK {
             return to;
@@ -190,23 +199,117 @@ fn token_at(
     end
 }
 
-/// Whether the joiner (`'`, `.` or `,`) at `j`, which ends the run of
-/// ASCII letters and digits from `start`, ends the word: it does unless
-/// it joins the next piece on (and a non-ASCII byte after it is left to
-/// the general path).
+/// What the byte after a run of ASCII letters and digits does to the
+/// word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// It ends the word: ASCII that is neither a letter, a digit nor a
+    /// joiner, a joiner that joins nothing, or the end of the text.
+    Plain,
+    /// It is a joiner (`'`, `.` or `,`) joining the next run on.
+    Joins,
+    /// It is, or is followed by, a non-ASCII byte: left to the general
+    /// path.
+    Unsure,
+}
+
+/// The joiner (`'`, `.` or `,`) at `j` ends the run of ASCII letters and
+/// digits from `start`: what it does to the word.
 #[inline]
-fn joiner_ends_word(bytes: &[u8], start: usize, j: usize, limit: usize) -> bool {
+fn after_joiner(bytes: &[u8], start: usize, j: usize, limit: usize) -> Ending {
     if j + 1 >= limit {
-        return true;
+        return Ending::Plain;
     }
     let next = bytes[j + 1];
     if next >= 0x80 {
-        return false;
+        return Ending::Unsure;
     }
-    match bytes[j] {
-        b'\'' => BYTE_CLASS[next as usize] != WORD,
-        b'.' => BYTE_CLASS[next as usize] != WORD || j - start > 3,
-        _ => !(bytes[j - 1].is_ascii_digit() && next.is_ascii_digit()),
+    let joins = match bytes[j] {
+        b'\'' => BYTE_CLASS[next as usize] == WORD,
+        b'.' => BYTE_CLASS[next as usize] == WORD && j - start <= 3,
+        _ => bytes[j - 1].is_ascii_digit() && next.is_ascii_digit(),
+    };
+    if joins { Ending::Joins } else { Ending::Plain }
+}
+
+/// Whether the joiner at `j`, which ends the run of ASCII letters and
+/// digits from `start`, ends the word.
+#[inline]
+fn joiner_ends_word(bytes: &[u8], start: usize, j: usize, limit: usize) -> bool {
+    after_joiner(bytes, start, j, limit) == Ending::Plain
+}
+
+/// The masks of a 64-byte block ([`classify_block`]).
+#[derive(Clone, Copy)]
+struct Masks {
+    word: u64,
+    high: u64,
+    joiner: u64,
+}
+
+impl Masks {
+    /// What ends the run of letters and digits from `s` to `e` (bit
+    /// positions in the block at `i`; `e` inside the block).
+    #[inline]
+    fn ending(&self, bytes: &[u8], i: usize, s: usize, e: usize, limit: usize) -> Ending {
+        if self.high >> e & 1 == 1 {
+            Ending::Unsure
+        } else if self.joiner >> e & 1 == 0 {
+            Ending::Plain
+        } else {
+            after_joiner(bytes, i + s, i + e, limit)
+        }
+    }
+
+    /// Read the word of runs joined by joiners (`U.S.`, `2,700`, `it's`)
+    /// whose first run is `s..e` in the block at `i` (the joiner at `e`
+    /// joins), as [`scan_ascii_word`] reads it, from the masks; push its
+    /// token and return where to go on. `None` (nothing pushed) when the
+    /// word runs past the block or meets a non-ASCII byte.
+    #[allow(clippy::too_many_arguments)]
+    fn joined_word(
+        &self,
+        bytes: &[u8],
+        i: usize,
+        s: usize,
+        mut e: usize,
+        limit: usize,
+        out: &mut Vec<Token>,
+        ascii: &mut Vec<u8>,
+    ) -> Option<usize> {
+        ascii.clear();
+        ascii.extend(bytes[i + s..i + e].iter().map(|&b| b | 0x20));
+        loop {
+            // The joiner joins a letter or digit on: the next run starts
+            // right after it.
+            let from = e + 1;
+            if from >= BLOCK {
+                return None;
+            }
+            let rest = !self.word & (u64::MAX << from);
+            if rest == 0 {
+                return None;
+            }
+            e = rest.trailing_zeros() as usize;
+            ascii.extend(bytes[i + from..i + e].iter().map(|&b| b | 0x20));
+            match self.ending(bytes, i, from, e, limit) {
+                Ending::Plain => break,
+                Ending::Joins => continue,
+                Ending::Unsure => return None,
+            }
+        }
+        let hash = if ascii.len() <= 16 {
+            plain_word_hash(ascii, 0, ascii.len(), &mut Vec::new())
+        } else {
+            fold_spelling_bytes(ascii);
+            xxh3_64(ascii)
+        };
+        out.push(Token {
+            start: (i + s) as u32,
+            end: (i + e) as u32,
+            hash,
+        });
+        Some(i + e)
     }
 }
 
