@@ -446,16 +446,10 @@ fn classify_block(chunk: &[u8; BLOCK]) -> (u64, u64, u64) {
         // present on x86-64.
         let (w, h, j) = unsafe {
             let v = _mm_loadu_si128(part.as_ptr().cast());
-            let below = |x: __m128i, first: u8, n: i8| {
-                let shifted = _mm_add_epi8(x, _mm_set1_epi8((128u8.wrapping_sub(first)) as i8));
-                _mm_cmplt_epi8(shifted, _mm_set1_epi8(-128 + n))
-            };
-            let letter = below(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 26);
-            let digit = below(v, b'0', 10);
             let eq = |c: u8| _mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8));
             let joins = _mm_or_si128(_mm_or_si128(eq(b'\''), eq(b'.')), eq(b','));
             (
-                _mm_movemask_epi8(_mm_or_si128(letter, digit)) as u16,
+                _mm_movemask_epi8(word_lanes(v)) as u16,
                 _mm_movemask_epi8(v) as u16,
                 _mm_movemask_epi8(joins) as u16,
             )
@@ -519,6 +513,19 @@ fn non_word_mask(chunk: &[u8; 16]) -> u32 {
     // x86-64.
     unsafe {
         let v = _mm_loadu_si128(chunk.as_ptr().cast());
+        !(_mm_movemask_epi8(word_lanes(v)) as u32) & 0xffff
+    }
+}
+
+/// The lanes of `v` (sixteen bytes) that hold an ASCII letter or digit,
+/// set to all ones (the others to zero).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn word_lanes(v: std::arch::x86_64::__m128i) -> std::arch::x86_64::__m128i {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 intrinsics on values (no memory is read); SSE2 is part
+    // of every x86-64 processor.
+    unsafe {
         // Shifted so that the wanted range starts at -128: one signed
         // compare tests both of its ends.
         let below = |x: __m128i, first: u8, n: i8| {
@@ -527,7 +534,7 @@ fn non_word_mask(chunk: &[u8; 16]) -> u32 {
         };
         let letter = below(_mm_or_si128(v, _mm_set1_epi8(0x20)), b'a', 26);
         let digit = below(v, b'0', 10);
-        !(_mm_movemask_epi8(_mm_or_si128(letter, digit)) as u32) & 0xffff
+        _mm_or_si128(letter, digit)
     }
 }
 
