@@ -179,6 +179,18 @@ fn fill_empties(sig: &mut [u64], filled: &Bitmap, table: &[u16]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "ssse3")]
 fn fill_empties_ssse3(sig: &mut [u64], filled: &Bitmap, table: &[[u8; 16]]) {
+    if sig.len() <= 128 {
+        fill_probed_ssse3::<true>(sig, filled, table);
+    } else {
+        fill_probed_ssse3::<false>(sig, filled, table);
+    }
+}
+
+/// [`fill_empties_ssse3`]'s work; `NARROW` when `k <= 128`, so that every
+/// probe's byte lies in the bitmap's first sixteen (one shuffle finds it).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "ssse3")]
+fn fill_probed_ssse3<const NARROW: bool>(sig: &mut [u64], filled: &Bitmap, table: &[[u8; 16]]) {
     use std::arch::x86_64::*;
     let k = sig.len();
     // The bitmap's 32 bytes (bins 0..256), as two vectors.
@@ -202,11 +214,15 @@ fn fill_empties_ssse3(sig: &mut [u64], filled: &Bitmap, table: &[[u8; 16]]) {
         // Byte `d / 8` of the bitmap (0..32: from `low` or `high` by bit
         // 4), and the bit `d % 8` within it.
         let at = _mm_and_si128(_mm_srli_epi16(p, 3), _mm_set1_epi8(0x1f));
-        let upper = _mm_cmpgt_epi8(at, _mm_set1_epi8(15));
-        let byte = _mm_or_si128(
-            _mm_and_si128(upper, _mm_shuffle_epi8(high, at)),
-            _mm_andnot_si128(upper, _mm_shuffle_epi8(low, at)),
-        );
+        let byte = if NARROW {
+            _mm_shuffle_epi8(low, at)
+        } else {
+            let upper = _mm_cmpgt_epi8(at, _mm_set1_epi8(15));
+            _mm_or_si128(
+                _mm_and_si128(upper, _mm_shuffle_epi8(high, at)),
+                _mm_andnot_si128(upper, _mm_shuffle_epi8(low, at)),
+            )
+        };
         let bit = _mm_shuffle_epi8(bit_values, _mm_and_si128(p, _mm_set1_epi8(7)));
         let hits = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(byte, bit), bit)) as u32;
         let donor = if hits != 0 {
