@@ -87,7 +87,8 @@ fn block_tokens(
     scratch: &mut Scratch,
 ) -> usize {
     let bytes = text.as_bytes();
-    let (word, high, joiner) = classify_block(chunk);
+    let masks = classify_block(chunk);
+    let Masks { word, high, .. } = masks;
     let mut p = 0;
     loop {
         // The next byte that is part of a word or not ASCII.
@@ -108,7 +109,6 @@ fn block_tokens(
             token_at(text, i + s, limit, out, scratch)
         } else {
             let e = after_word.trailing_zeros() as usize;
-            let masks = Masks { word, high, joiner };
             match masks.ending(bytes, i, s, e, limit) {
                 Ending::Plain => {
                     out.push(Token {
@@ -239,11 +239,15 @@ fn joiner_ends_word(bytes: &[u8], start: usize, j: usize, limit: usize) -> bool 
     after_joiner(bytes, start, j, limit) == Ending::Plain
 }
 
-/// The masks of a 64-byte block ([`classify_block`]).
-#[derive(Clone, Copy)]
+/// The masks of a 64-byte block ([`classify_block`]): bit `k` of each
+/// tells about byte `k`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Masks {
+    /// An ASCII letter or digit.
     word: u64,
+    /// Not ASCII.
     high: u64,
+    /// A joiner: `'`, `.` or `,`.
     joiner: u64,
 }
 
@@ -327,7 +331,7 @@ fn plain_word_hash(bytes: &[u8], start: usize, end: usize, ascii: &mut Vec<u8>) 
         }
         let first = read_u32(bytes, start) | 0x2020_2020;
         let last = read_u32(bytes, end - 4) | 0x2020_2020;
-        if !ending_may_fold(last) && first != const { pack(b"scep") as u32 } {
+        if !may_fold(first, last) {
             // Nothing to fold (nearly every word): hashed from the text
             // where it lies, as `xxh3_64` reads a word of this length.
             return if len <= 8 {
@@ -433,11 +437,11 @@ fn xxh3_9to16(first: u64, last: u64, len: usize) -> u64 {
     h ^ h >> 32
 }
 
-/// Bits `k` of three masks of the 64 bytes of `chunk`: byte `k` is an
-/// ASCII letter or digit; not ASCII; a joiner (`'`, `.` or `,`).
+/// The masks of the 64 bytes of `chunk`: which are ASCII letters or
+/// digits, which are not ASCII, which are joiners (`'`, `.` or `,`).
 #[cfg(target_arch = "x86_64")]
 #[inline]
-fn classify_block(chunk: &[u8; BLOCK]) -> (u64, u64, u64) {
+fn classify_block(chunk: &[u8; BLOCK]) -> Masks {
     use std::arch::x86_64::*;
     let (mut word, mut high, mut joiner) = (0u64, 0u64, 0u64);
     for (k, part) in chunk.chunks_exact(16).enumerate() {
@@ -458,26 +462,30 @@ fn classify_block(chunk: &[u8; BLOCK]) -> (u64, u64, u64) {
         high |= u64::from(h) << (16 * k);
         joiner |= u64::from(j) << (16 * k);
     }
-    (word, high, joiner)
+    Masks { word, high, joiner }
 }
 
 /// [`classify_block`] on other processors.
 #[cfg(not(target_arch = "x86_64"))]
 #[inline]
-fn classify_block(chunk: &[u8; BLOCK]) -> (u64, u64, u64) {
+fn classify_block(chunk: &[u8; BLOCK]) -> Masks {
     classify_block_bytewise(chunk)
 }
 
 /// [`classify_block`] by the byte table (the reference the tests hold the
 /// SSE2 version to).
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
-fn classify_block_bytewise(chunk: &[u8; BLOCK]) -> (u64, u64, u64) {
-    let mut masks = (0u64, 0u64, 0u64);
+fn classify_block_bytewise(chunk: &[u8; BLOCK]) -> Masks {
+    let mut masks = Masks {
+        word: 0,
+        high: 0,
+        joiner: 0,
+    };
     for (k, &b) in chunk.iter().enumerate() {
         match BYTE_CLASS[b as usize] {
-            WORD => masks.0 |= 1 << k,
-            HIGH => masks.1 |= 1 << k,
-            JOINER => masks.2 |= 1 << k,
+            WORD => masks.word |= 1 << k,
+            HIGH => masks.high |= 1 << k,
+            JOINER => masks.joiner |= 1 << k,
             _ => {}
         }
     }
@@ -903,13 +911,19 @@ fn fold_packed(w: u128, len: usize) -> (u128, usize) {
     if len < 4 {
         return (w, len);
     }
-    // One test, nearly always false and so well predicted, rules out most
-    // words before any rule is looked at.
-    let last4 = (w >> (8 * (len - 4))) as u32;
-    if !ending_may_fold(last4) && w as u32 != const { pack(b"scep") as u32 } {
+    if !may_fold(w as u32, (w >> (8 * (len - 4))) as u32) {
         return (w, len);
     }
     fold_rules(w, len)
+}
+
+/// Whether a lowercase word of at least four bytes, given its first and
+/// last four (packed), might be folded: one test, nearly always false and
+/// so well predicted, that rules out most words before any rule is looked
+/// at.
+#[inline]
+fn may_fold(first4: u32, last4: u32) -> bool {
+    ending_may_fold(last4) || first4 == const { pack(b"scep") as u32 }
 }
 
 /// [`fold_packed`] past its filter.
