@@ -1426,8 +1426,13 @@ fn read_block(file: &mut File, buf: &mut Vec<u8>, block: usize) -> std::io::Resu
 /// the one before is parsed; the first one is read alone).
 const JSONL_FIRST_BLOCK_BYTES: usize = 1 << 20;
 
-/// Bytes of JSON Lines read (and parsed in parallel) at a time.
-const JSONL_BLOCK_BYTES: usize = 8 << 20;
+/// Bytes of JSON Lines read (and parsed in parallel) at a time. The two
+/// block buffers are reused from block to block, so their pages are
+/// first touched (faulted in and zeroed by the kernel) once per file:
+/// smaller blocks, fewer such faults (Reuters' `dedup`, 19.6 MB: ~19,800
+/// page faults with 8 MB blocks, ~16,200 with 2 MB), while a block still
+/// cuts into enough pieces of at least 64 KB to keep every thread busy.
+const JSONL_BLOCK_BYTES: usize = 2 << 20;
 
 /// Counts from [`parse_jsonl_lines`].
 #[derive(Default, Clone, Copy)]
