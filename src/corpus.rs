@@ -145,6 +145,8 @@ use std::path::{Component, Path, PathBuf};
 use rayon::iter::Either;
 
 use crate::error::{Error, Result};
+
+mod jsonl;
 use crate::spill::{SpillFile, Spilled};
 
 /// One article: its text, exactly as read, and what is known about it.
@@ -1554,25 +1556,28 @@ fn jsonl_record<T: Send, F: Fn(&mut Document) -> T + Sync>(
 /// e.g. `missing "text"` or `expected a JSON object: <parser message>`.
 /// Never panics, whatever the input.
 pub fn parse_jsonl_line(line: &str) -> std::result::Result<(Document, Vec<String>), String> {
-    // Fast path: an object whose known fields are all strings (or null),
-    // read without building a map. Anything else (a number id, a field of
-    // another type, a duplicated key, bad JSON) goes the general way below,
-    // which gives the same answer and the precise messages.
-    if line.trim_start().starts_with('{')
-        && let Ok(r) = serde_json::from_str::<FastRecord>(line)
-    {
-        let id = match r.id {
+    // Fast path: a flat object whose known fields are all strings (or
+    // null), read in one pass. Anything else (a number id, a field of
+    // another type, a duplicated field, bad JSON) goes the general way
+    // below, which gives the same answer and the precise messages.
+    if let Some([id, text, outlet, published, url, title]) = jsonl::record_fields(line) {
+        let id = match id {
             None => return Err("missing \"id\"".into()),
             Some(s) if s.trim().is_empty() => return Err("\"id\" is empty".into()),
-            Some(s) => s.into_owned(),
+            Some(s) => s,
         };
-        let Some(text) = r.text else {
+        let Some(text) = text else {
             return Err("missing \"text\"".into());
         };
-        let known =
-            |f: Option<Cow<'_, str>>| f.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-        let fields = [r.outlet, r.published, r.url, r.title].map(known);
-        return finish_record(id, text.into_owned(), fields, Vec::new());
+        let known = |f: Option<String>| {
+            f.map(|s| match s.trim() {
+                t if t.len() == s.len() => s,
+                t => t.to_string(),
+            })
+            .filter(|s| !s.is_empty())
+        };
+        let fields = [outlet, published, url, title].map(known);
+        return finish_record(id, text, fields, Vec::new());
     }
     parse_jsonl_general(line)
 }
@@ -1634,23 +1639,6 @@ fn parse_jsonl_general(line: &str) -> std::result::Result<(Document, Vec<String>
         field("title"),
     ];
     finish_record(id, text, fields, warnings)
-}
-
-/// The fields [`parse_jsonl_line`] reads, when all are strings or null.
-#[derive(serde::Deserialize)]
-struct FastRecord<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    outlet: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    published: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    url: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    title: Option<Cow<'a, str>>,
 }
 
 /// Check the text and the date, and build the document; `fields` are
@@ -3202,6 +3190,8 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
 
+    use proptest::strategy::Strategy as _;
+
     proptest::proptest! {
         #[test]
         fn read_bytes_as_text_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
@@ -3231,20 +3221,34 @@ mod tests {
         fn fast_record_path_agrees_with_general_path(
             fields in proptest::collection::vec(
                 (
-                    proptest::sample::select(vec!["id", "text", "outlet", "published", "url", "title", "other"]),
                     proptest::sample::select(vec![
-                        "null", "\"\"", "\" \"", "\"a\"", "\"x y\\nz\"", "\"2020-01-02\"",
-                        "\"yesterday\"", "7", "true", "[]", "{}", "\"\\u00e9t\\u00e9\"",
+                        "id", "text", "outlet", "published", "url", "title", "other", "te\\u0078t",
+                    ]),
+                    proptest::strategy::Union::new(vec![
+                        proptest::sample::select(vec![
+                            "null", "\"\"", "\" \"", "\"a\"", "\"x y\\nz\"", "\"2020-01-02\"",
+                            "\"yesterday\"", "7", "true", "false", "[]", "{}", "\"\\u00e9t\\u00e9\"",
+                            "-0.5E+3", "01", "1.", "-", "1e", "nul", "\"\\ud83d\\ude00\"", "\"\\ud83d\"",
+                            "\"\\ude00\\ud83d\"", "\"\\ude00\"", "\"\\u0041\"", "\"\\u00G0\"", "\"\\x\"", "\"a\tb\"", "\"a",
+                        ]).prop_map(String::from).boxed(),
+                        // Any string body: escapes valid or not, quotes,
+                        // control characters, non-ASCII.
+                        "[a-z\\\\\"/bfnrtu0-9A-F\u{1}\u{e9}\u{1F600} ]{0,14}"
+                            .prop_map(|body| format!("\"{body}\"")).boxed(),
                     ]),
                 ),
                 0..8,
-            )
+            ),
+            comma in proptest::sample::select(vec![", ", ",", " ,\t", " ", ",,"]),
+            colon in proptest::sample::select(vec![": ", ":", " :\r\n "]),
+            end in proptest::sample::select(vec!["}", " } ", "}\t", "} x", "", ",}", "}}"]),
         ) {
-            let body: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
-            let line = format!("{{{}}}", body.join(", "));
+            let body: Vec<String> =
+                fields.iter().map(|(k, v)| format!("\"{k}\"{colon}{v}")).collect();
+            let line = format!("{{{}{end}", body.join(comma));
             let fast = parse_jsonl_line(&line).map(|(d, w)| (format!("{d:?}"), w));
             let general = parse_jsonl_general(&line).map(|(d, w)| (format!("{d:?}"), w));
-            proptest::prop_assert_eq!(fast, general);
+            proptest::prop_assert_eq!(fast, general, "{}", line);
         }
 
         #[test]
