@@ -134,18 +134,20 @@ impl Banding {
         // cycles, and this runs for every band of every document.
         let (step, extra) = (len / self.bands, len % self.bands);
         let (mut start, mut carry) = (0, 0);
-        out.reserve(self.bands);
+        let at = out.len();
+        out.resize(at + self.bands, 0);
+        let keys = &mut out[at..];
         BAND_SALTS.with(|salts| {
             let mut salts = salts.borrow_mut();
             // Band b's salt is the same for every banding: computed once.
             for b in salts.len()..self.bands {
                 salts.push(mix64(b as u64 ^ 0xB0A7_DEED));
             }
-            for &salt in &salts[..self.bands] {
+            for (key, &salt) in keys.iter_mut().zip(&salts[..self.bands]) {
                 // Most bands lie inside the signature: one bounds check
                 // for the band, not one per row. The last bands of
                 // overlapping bandings wrap around the end.
-                let h = match sig.get(start..start + rows) {
+                *key = match sig.get(start..start + rows) {
                     Some(band) => band[..rows].iter().fold(salt, |h, &v| mix64(h ^ v)),
                     None => sig[start..]
                         .iter()
@@ -153,7 +155,6 @@ impl Banding {
                         .take(rows)
                         .fold(salt, |h, &v| mix64(h ^ v)),
                 };
-                out.push(h);
                 start += step;
                 carry += extra;
                 if carry >= self.bands {
