@@ -145,9 +145,9 @@ use std::path::{Component, Path, PathBuf};
 use rayon::iter::Either;
 
 use crate::error::{Error, Result};
+use crate::spill::{SpillFile, Spilled};
 
 mod jsonl;
-use crate::spill::{SpillFile, Spilled};
 
 /// One article: its text, exactly as read, and what is known about it.
 #[derive(Debug, Clone, Serialize)]

@@ -5,8 +5,9 @@
 //! are strings (`"id"`, `"text"`, a title, a date) with perhaps a number or
 //! a boolean among the fields nobody reads. [`record_fields`] reads such a
 //! line straight into the six fields [`super::parse_jsonl_line`] uses:
-//! each string found by a 16-byte scan for its closing quote, copied once
-//! (and its escapes decoded in a second pass only when it has any). It
+//! each string's closing quote found by a 16-byte scan that notes its
+//! escapes on the way, then the string copied once (decoded from the noted
+//! escapes when it has any). It
 //! gives up, returning `None`, on anything else (a known field that is not
 //! a string or null, a known field given twice, a nested value, an escaped
 //! key, JSON that is not valid): the caller then parses the line in
