@@ -67,6 +67,41 @@ mod tests {
     use super::*;
     use crate::text::tokens;
 
+    #[test]
+    fn seeds_sort_by_whole_hash_then_position() {
+        // Hashes drawn from a few high halves and a few low ones, so that
+        // runs of one high half hold repeated shingles and different
+        // hashes alike.
+        let mut x = 0x1234_5678_9ABC_DEF1u64;
+        for len in [0, 1, 2, 17, 300, 2000] {
+            let shingles: Vec<u64> = (0..len)
+                .map(|_| {
+                    x = mix64(x);
+                    ((x % 7) << 32) | ((x >> 40) % 3)
+                })
+                .collect();
+            let keep: Vec<bool> = (0..len)
+                .map(|i| !mix64(i as u64).is_multiple_of(5))
+                .collect();
+            let mut d = ShingledDoc {
+                shingles: shingles.clone(),
+                ..ShingledDoc::default()
+            };
+            d.set_seeds_where(&keep);
+            let mut want: Vec<(u64, u32)> = (0..len)
+                .filter(|&i| keep[i])
+                .map(|i| (shingles[i], i as u32))
+                .collect();
+            want.sort_unstable();
+            let want: Vec<(u32, u32)> = want.iter().map(|&(h, p)| ((h >> 32) as u32, p)).collect();
+            assert_eq!(d.seeds, want, "{len} shingles");
+            assert_eq!(
+                (0..len).filter(|&i| d.is_common(i)).count(),
+                len - want.len()
+            );
+        }
+    }
+
     fn sh(text: &str, n: usize) -> Vec<u64> {
         let mut v = Vec::new();
         shingle_hashes(&tokens(text), n, &mut v);
@@ -294,13 +329,14 @@ impl ShingledDoc {
     /// by position.
     pub(crate) fn set_seeds_where(&mut self, keep: &[bool]) {
         self.common.clear();
-        // Sorted as (hash, position) pairs, then the hash cut to its high
-        // half: sorting positions by a hash looked up at each comparison
-        // is slower.
-        let mut by_hash: Vec<(u64, u32)> = Vec::with_capacity(self.shingles.len());
+        // Sorted as one u64 each, the hash's high half above the position
+        // (sorting (hash, position) pairs took twice as long); that is the
+        // (whole hash, position) order except within a run of equal high
+        // halves from different hashes, which is sorted again below.
+        let mut packed: Vec<u64> = Vec::with_capacity(self.shingles.len());
         for (i, (&h, &keep)) in self.shingles.iter().zip(keep).enumerate() {
             if keep {
-                by_hash.push((h, i as u32));
+                packed.push(h >> 32 << 32 | i as u64);
             } else {
                 if self.common.is_empty() {
                     self.common.resize(self.shingles.len(), false);
@@ -308,11 +344,19 @@ impl ShingledDoc {
                 self.common[i] = true;
             }
         }
-        by_hash.sort_unstable();
+        packed.sort_unstable();
+        let hash = |e: u64| self.shingles[e as u32 as usize];
+        for run in packed.chunk_by_mut(|x, y| x >> 32 == y >> 32) {
+            // A repeated shingle is a run of one hash, already in position
+            // order; two hashes sharing a high half are rare.
+            if run.len() > 1 && run.iter().any(|&e| hash(e) != hash(run[0])) {
+                run.sort_unstable_by_key(|&e| (hash(e), e as u32));
+            }
+        }
         self.seeds.clear();
-        self.seeds.reserve_exact(by_hash.len());
+        self.seeds.reserve_exact(packed.len());
         self.seeds
-            .extend(by_hash.iter().map(|&(h, p)| ((h >> 32) as u32, p)));
+            .extend(packed.iter().map(|&e| ((e >> 32) as u32, e as u32)));
     }
 
     /// The hash of each seed, in token order (the shingles that are not
