@@ -837,29 +837,25 @@ mod tests {
 
     #[test]
     fn the_slot_filter_keeps_every_shared_key_and_few_lone_ones() {
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move || {
-            x = mix64(x);
-            x
-        };
+        let mut next = crate::quotes::tests::numbers(0x2545_F491_4F6C_DD1D);
         let bits = 20;
         let mask = (1u64 << bits) - 1;
         for (lone, shared) in [(10, 3), (300, 0), (5000, 40), (50_000, 900)] {
             // Lone keys, keys given to two to five owners, and one owner
             // entered twice in its bucket.
             let mut entries: Vec<u64> = (0..lone)
-                .map(|_| pack_entry(next(), (next() % 1000) as u32, bits))
+                .map(|_| pack_entry(next(u64::MAX), next(1000) as u32, bits))
                 .collect();
             for _ in 0..shared {
-                let key = next();
-                for o in 0..2 + next() % 4 {
+                let key = next(u64::MAX);
+                for o in 0..2 + next(4) {
                     entries.push(pack_entry(key, o as u32, bits));
                 }
             }
             entries.push(entries[0]);
             // Shuffled, so shared keys are not side by side.
             for i in (1..entries.len()).rev() {
-                entries.swap(i, (next() % (i as u64 + 1)) as usize);
+                entries.swap(i, next(i as u64 + 1) as usize);
             }
             let mut counts = std::collections::HashMap::new();
             for &e in &entries {

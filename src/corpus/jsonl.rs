@@ -309,11 +309,7 @@ fn special_mask(chunk: &[u8; 16]) -> u32 {
 /// SSE2 version to).
 #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 fn special_mask_bytewise(chunk: &[u8; 16]) -> u32 {
-    chunk
-        .iter()
-        .enumerate()
-        .filter(|&(_, &b)| is_special(b))
-        .fold(0, |m, (k, _)| m | 1 << k)
+    crate::text::mask_where(chunk, is_special)
 }
 
 #[cfg(test)]
