@@ -72,14 +72,9 @@ mod tests {
         // Hashes drawn from a few high halves and a few low ones, so that
         // runs of one high half hold repeated shingles and different
         // hashes alike.
-        let mut x = 0x1234_5678_9ABC_DEF1u64;
+        let mut next = crate::quotes::tests::numbers(0x1234_5678_9ABC_DEF1);
         for len in [0, 1, 2, 17, 300, 2000] {
-            let shingles: Vec<u64> = (0..len)
-                .map(|_| {
-                    x = mix64(x);
-                    ((x % 7) << 32) | ((x >> 40) % 3)
-                })
-                .collect();
+            let shingles: Vec<u64> = (0..len).map(|_| (next(7) << 32) | next(3)).collect();
             let keep: Vec<bool> = (0..len)
                 .map(|i| !mix64(i as u64).is_multiple_of(5))
                 .collect();

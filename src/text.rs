@@ -156,7 +156,7 @@ fn token_at(
             || match BYTE_CLASS[bytes[j] as usize] {
                 OTHER => true,
                 HIGH => false,
-                _ => joiner_ends_word(bytes, start, j, limit),
+                _ => after_joiner(bytes, start, j, limit) == Ending::Plain,
             };
         if ends_plainly {
             out.push(Token {
@@ -232,13 +232,6 @@ fn after_joiner(bytes: &[u8], start: usize, j: usize, limit: usize) -> Ending {
     if joins { Ending::Joins } else { Ending::Plain }
 }
 
-/// Whether the joiner at `j`, which ends the run of ASCII letters and
-/// digits from `start`, ends the word.
-#[inline]
-fn joiner_ends_word(bytes: &[u8], start: usize, j: usize, limit: usize) -> bool {
-    after_joiner(bytes, start, j, limit) == Ending::Plain
-}
-
 /// The masks of a 64-byte block ([`classify_block`]): bit `k` of each
 /// tells about byte `k`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -302,6 +295,9 @@ impl Masks {
                 Ending::Unsure => return None,
             }
         }
+        // Up to sixteen bytes, hashed as a plain word is (no copy into a
+        // packed number unless a spelling rule may apply); longer, by the
+        // general fold. The same hash either way.
         let hash = if ascii.len() <= 16 {
             plain_word_hash(ascii, 0, ascii.len(), &mut Vec::new())
         } else {
