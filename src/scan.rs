@@ -371,6 +371,7 @@ pub fn scan_with_progress(
         windows += window_entries(0..n, &each, settings, owner_bits, progress, &mut entries)?;
     }
     progress.finish();
+    clock.lap("TMP window entries");
     // The sketches are not looked at again (alignment reads the marks):
     // at a million documents the outlet sketch alone is 256 MB.
     drop(df);
@@ -381,6 +382,7 @@ pub fn scan_with_progress(
         settings.max_bucket,
         settings.single_bucket_max,
     );
+    clock.lap("TMP candidate_pairs_packed");
     stats.windows = windows;
     stats.oversized_buckets = bstats.oversized_buckets;
     pairs.extend(exact_duplicate_pairs(&fingerprints));
