@@ -338,6 +338,7 @@ pub fn scan_with_progress(
     }
 
     // Candidate pairs: windowed MinHash + banded LSH, plus exact duplicates.
+    let (stage, mut parts_clock) = (Instant::now(), Stopwatch::new());
     progress.start("signatures", n as u64);
     // In parts, each document is shingled again, signed and let go; which
     // of its shingles are too common to seed is marked as it goes.
@@ -371,7 +372,7 @@ pub fn scan_with_progress(
         windows += window_entries(0..n, &each, settings, owner_bits, progress, &mut entries)?;
     }
     progress.finish();
-    clock.lap("TMP window entries");
+    parts_clock.lap("signatures+LSH: window signatures");
     // The sketches are not looked at again (alignment reads the marks):
     // at a million documents the outlet sketch alone is 256 MB.
     drop(df);
@@ -382,7 +383,7 @@ pub fn scan_with_progress(
         settings.max_bucket,
         settings.single_bucket_max,
     );
-    clock.lap("TMP candidate_pairs_packed");
+    parts_clock.lap("signatures+LSH: buckets, candidate pairs");
     stats.windows = windows;
     stats.oversized_buckets = bstats.oversized_buckets;
     pairs.extend(exact_duplicate_pairs(&fingerprints));
@@ -397,7 +398,7 @@ pub fn scan_with_progress(
     );
     stats.candidate_pairs = pairs.len();
     give_back_memory();
-    clock.lap("signatures+LSH");
+    clock.record("signatures+LSH", stage.elapsed());
 
     // Align every candidate pair.
     progress.start("align", pairs.len() as u64);
