@@ -413,8 +413,10 @@ pub fn scan_with_progress(
         }
         Some(marks) => align_in_blocks(&documents, &pairs, settings, marks, progress)?,
     };
-    drop(held);
-    drop(held_texts);
+    // Freed by all threads: a shingled document is several vectors, and
+    // one thread freeing them all took 7 ms on Reuters.
+    held.into_par_iter().for_each(drop);
+    held_texts.into_par_iter().for_each(drop);
     // What finding and aligning pairs needed goes before the later stages
     // (at a million documents: the pairs, some 80 MB, and the marks).
     drop(pairs);
