@@ -959,7 +959,9 @@ fn window_entries(
         rest = tail;
     }
     per_doc.par_iter().zip(places).for_each(|((e, _), place)| {
-        place.write_copy_of_slice(e);
+        for (slot, &v) in place.iter_mut().zip(e) {
+            slot.write(v);
+        }
     });
     // SAFETY: the `total` places after the first `at` were all written
     // just above (the documents' lengths add up to `total`).
