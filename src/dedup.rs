@@ -308,7 +308,8 @@ fn dedup_sketched(
         .iter()
         .map(|&i| std::mem::take(&mut fingerprints[i as usize]))
         .collect();
-    drop(fingerprints);
+    // Freed on all threads: a vector per document.
+    fingerprints.into_par_iter().for_each(drop);
     sets.par_iter_mut().for_each(|set| {
         set.sort_unstable();
         set.dedup();
