@@ -575,6 +575,8 @@ struct Place<'a, T> {
     documents: &'a mut [std::mem::MaybeUninit<Document>],
     results: &'a mut [std::mem::MaybeUninit<T>],
     doc_item: &'a mut [std::mem::MaybeUninit<usize>],
+    /// What the run held besides its documents, once taken apart.
+    taken: Taken,
 }
 
 /// Take the items apart, every run of items moved to its places at once
@@ -614,6 +616,7 @@ fn gather<T: Send>(outcomes: Vec<Either<Item<T>, Runs<T>>>) -> Gathered<T> {
             documents,
             results,
             doc_item,
+            taken: Taken::default(),
         });
         (d, r, p) = (d_rest, r_rest, p_rest);
         first += items;
@@ -628,25 +631,26 @@ fn gather<T: Send>(outcomes: Vec<Either<Item<T>, Runs<T>>>) -> Gathered<T> {
         shares.push(share);
         rest = tail;
     }
-    let taken: Vec<Taken> = outcomes
+    outcomes
         .into_par_iter()
         .zip(shares)
-        .flat_map_iter(|(outcome, share)| -> Vec<Taken> {
-            match outcome {
-                Either::Left(item) => share
-                    .first_mut()
-                    .map(|place| take_run(std::iter::once(item), place))
-                    .into_iter()
-                    .collect(),
-                Either::Right(runs) => runs
-                    .into_par_iter()
-                    .zip(share.par_iter_mut())
-                    .map(|(run, place)| take_run(run.into_iter(), place))
-                    .collect(),
+        .for_each(|(outcome, share)| match outcome {
+            Either::Left(item) => {
+                if let Some(place) = share.first_mut() {
+                    take_run(std::iter::once(item), place);
+                }
             }
-        })
-        .collect();
-    let written: usize = taken.iter().map(|t| t.documents).sum();
+            Either::Right(runs) => runs
+                .into_par_iter()
+                .zip(share.par_iter_mut())
+                .for_each(|(run, place)| take_run(run.into_iter(), place)),
+        });
+    let (mut written, mut skipped, mut warnings) = (0, Vec::new(), Vec::new());
+    for place in places {
+        written += place.taken.documents;
+        skipped.extend(place.taken.skipped);
+        warnings.extend(place.taken.warnings);
+    }
     // What makes the lengths below sound: every place was filled.
     assert_eq!(written, docs, "every document gathered");
     // SAFETY: each run wrote as many documents, results and positions as
@@ -656,11 +660,6 @@ fn gather<T: Send>(outcomes: Vec<Either<Item<T>, Runs<T>>>) -> Gathered<T> {
         documents.set_len(docs);
         results.set_len(docs);
         doc_item.set_len(docs);
-    }
-    let (mut skipped, mut warnings) = (Vec::new(), Vec::new());
-    for t in taken {
-        skipped.extend(t.skipped);
-        warnings.extend(t.warnings);
     }
     Gathered {
         documents,
@@ -672,22 +671,17 @@ fn gather<T: Send>(outcomes: Vec<Either<Item<T>, Runs<T>>>) -> Gathered<T> {
 }
 
 /// What [`take_run`] took apart besides the documents it moved.
+#[derive(Default)]
 struct Taken {
     documents: usize,
     skipped: Vec<(usize, Skipped)>,
     warnings: Vec<String>,
 }
 
-/// Move a run's documents (and their results and positions) to `place`;
-/// return the skips and warnings, and how many documents were moved.
-fn take_run<T>(items: impl Iterator<Item = Item<T>>, place: &mut Place<T>) -> Taken {
-    let mut taken = Taken {
-        documents: 0,
-        skipped: Vec::new(),
-        warnings: Vec::new(),
-    };
-    // A plain loop: an item is large, and every layer of a chain of
-    // iterator adapters would copy it again.
+/// Move a run's documents (and their results and positions) to `place`,
+/// noting there the skips and warnings, and how many documents it moved.
+fn take_run<T>(items: impl Iterator<Item = Item<T>>, place: &mut Place<T>) {
+    let taken = &mut place.taken;
     for (at, item) in (place.first..).zip(items) {
         match item {
             Item::Doc(d, t) => {
@@ -701,7 +695,6 @@ fn take_run<T>(items: impl Iterator<Item = Item<T>>, place: &mut Place<T>) -> Ta
             Item::Warn(w) => taken.warnings.push(w),
         }
     }
-    taken
 }
 
 // ---------------------------------------------------------------------------
