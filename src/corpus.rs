@@ -3341,6 +3341,37 @@ mod tests {
                 );
             }
         }
+        // A pipe's size reads as 0: it is read to its end all the same.
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let whole = show(read_jsonl_blocks(
+                &path,
+                "x",
+                1 << 20,
+                1 << 20,
+                &|_: &mut Document| (),
+            ));
+            for block in [7, 1000, 1 << 20] {
+                let pipe = dir.join(format!("pipe{block}.jsonl"));
+                let name = std::ffi::CString::new(pipe.as_os_str().as_bytes()).unwrap();
+                // SAFETY: `name` is a NUL-terminated path.
+                assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+                let writer = {
+                    let (pipe, body) = (pipe.clone(), body.clone());
+                    std::thread::spawn(move || std::fs::write(pipe, body).unwrap())
+                };
+                let got = show(read_jsonl_blocks(
+                    &pipe,
+                    "x",
+                    1 << 20,
+                    block,
+                    &|_: &mut Document| (),
+                ));
+                writer.join().unwrap();
+                assert_eq!(got, whole, "pipe, block {block}");
+            }
+        }
         std::fs::remove_dir_all(&dir).ok();
     }
 
