@@ -600,37 +600,38 @@ fn gather<T: Send>(outcomes: Vec<Either<Item<T>, Runs<T>>>) -> Gathered<T> {
     let mut documents: Vec<Document> = Vec::with_capacity(docs);
     let mut results: Vec<T> = Vec::with_capacity(docs);
     let mut doc_item: Vec<usize> = Vec::with_capacity(docs);
-    let mut places: Vec<Place<T>> = Vec::with_capacity(counts.len());
-    let (mut d, mut r, mut p) = (
-        &mut documents.spare_capacity_mut()[..docs],
-        &mut results.spare_capacity_mut()[..docs],
-        &mut doc_item.spare_capacity_mut()[..docs],
-    );
-    let mut first = 0;
-    for &(items, n) in &counts {
-        let (documents, d_rest) = std::mem::take(&mut d).split_at_mut(n);
-        let (results, r_rest) = std::mem::take(&mut r).split_at_mut(n);
-        let (doc_item, p_rest) = std::mem::take(&mut p).split_at_mut(n);
-        places.push(Place {
+    let lengths = || counts.iter().map(|c| c.1);
+    let firsts = counts.iter().scan(0, |first, &(items, _)| {
+        *first += items;
+        Some(*first - items)
+    });
+    let mut places: Vec<Place<T>> = firsts
+        .zip(crate::split_lengths(
+            &mut documents.spare_capacity_mut()[..docs],
+            lengths(),
+        ))
+        .zip(crate::split_lengths(
+            &mut results.spare_capacity_mut()[..docs],
+            lengths(),
+        ))
+        .zip(crate::split_lengths(
+            &mut doc_item.spare_capacity_mut()[..docs],
+            lengths(),
+        ))
+        .map(|(((first, documents), results), doc_item)| Place {
             first,
             documents,
             results,
             doc_item,
             taken: Taken::default(),
-        });
-        (d, r, p) = (d_rest, r_rest, p_rest);
-        first += items;
-    }
+        })
+        .collect();
     // Each file's share of the places: one for a text file, one per
     // piece for a JSON Lines file.
-    let mut shares: Vec<&mut [Place<T>]> = Vec::with_capacity(outcomes.len());
-    let mut rest: &mut [Place<T>] = &mut places;
-    for outcome in &outcomes {
-        let n = outcome.as_ref().either(|_| 1, Vec::len);
-        let (share, tail) = std::mem::take(&mut rest).split_at_mut(n);
-        shares.push(share);
-        rest = tail;
-    }
+    let shares = crate::split_lengths(
+        &mut places,
+        outcomes.iter().map(|o| o.as_ref().either(|_| 1, Vec::len)),
+    );
     outcomes
         .into_par_iter()
         .zip(shares)

@@ -105,3 +105,20 @@ pub use scan::{
 pub use serve::{ServeOptions, serve, serve_blocking};
 pub use shingle::{DfSketch, ShingledDoc, mix64, shingle_hashes};
 pub use text::{Token, normalized, tokenize, tokens};
+
+/// `slice` cut into consecutive pieces of `lengths` (which must add up to
+/// at most its length), each borrowed on its own: the places that
+/// parallel writers fill side by side.
+pub(crate) fn split_lengths<T>(
+    mut rest: &mut [T],
+    lengths: impl IntoIterator<Item = usize>,
+) -> Vec<&mut [T]> {
+    let lengths = lengths.into_iter();
+    let mut pieces = Vec::with_capacity(lengths.size_hint().0);
+    for n in lengths {
+        let (piece, tail) = std::mem::take(&mut rest).split_at_mut(n);
+        pieces.push(piece);
+        rest = tail;
+    }
+    pieces
+}

@@ -755,13 +755,12 @@ fn partition_scattered(entries: &mut Vec<u64>) -> [usize; 257] {
     // by partition, the shares of the chunks in order.
     let mut out = vec![0u64; entries.len()];
     let mut shares: Vec<Vec<&mut [u64]>> = counts.iter().map(|_| Vec::with_capacity(256)).collect();
-    let mut rest: &mut [u64] = &mut out;
-    for p in 0..256 {
-        for (n, share) in counts.iter().zip(&mut shares) {
-            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(n[p]);
-            share.push(mine);
-            rest = tail;
-        }
+    let pieces = crate::split_lengths(
+        &mut out,
+        (0..256).flat_map(|p| counts.iter().map(move |n| n[p])),
+    );
+    for (i, piece) in pieces.into_iter().enumerate() {
+        shares[i % counts.len()].push(piece);
     }
     entries
         .par_chunks(chunk)
@@ -808,14 +807,7 @@ fn partition_in_place(packed: &mut [u64]) -> [usize; 257] {
 
 /// The 256 partitions of `packed` that start at `starts`.
 fn partitions_of<'a>(packed: &'a mut [u64], starts: &[usize; 257]) -> Vec<&'a mut [u64]> {
-    let mut parts = Vec::with_capacity(256);
-    let mut rest = packed;
-    for p in 0..256 {
-        let (part, tail) = rest.split_at_mut(starts[p + 1] - starts[p]);
-        parts.push(part);
-        rest = tail;
-    }
-    parts
+    crate::split_lengths(packed, starts.windows(2).map(|w| w[1] - w[0]))
 }
 
 /// Visit the buckets of two owners or more of sorted `parts`, in

@@ -955,13 +955,10 @@ fn window_entries(
     // its full size, held it twice (a million documents: a peak of 2.11 GB
     // instead of 1.73).
     entries.reserve(total);
-    let mut rest = &mut entries.spare_capacity_mut()[..total];
-    let mut places = Vec::with_capacity(per_doc.len());
-    for (e, _) in &per_doc {
-        let (place, tail) = rest.split_at_mut(e.len());
-        places.push(place);
-        rest = tail;
-    }
+    let places = crate::split_lengths(
+        &mut entries.spare_capacity_mut()[..total],
+        per_doc.iter().map(|x| x.0.len()),
+    );
     per_doc.par_iter().zip(places).for_each(|((e, _), place)| {
         for (slot, &v) in place.iter_mut().zip(e) {
             slot.write(v);
