@@ -327,29 +327,30 @@ fn plain_word_hash(bytes: &[u8], start: usize, end: usize, ascii: &mut Vec<u8>) 
         }
         let first = read_u32(bytes, start) | 0x2020_2020;
         let last = read_u32(bytes, end - 4) | 0x2020_2020;
-        if !may_fold(first, last) {
-            // Nothing to fold (nearly every word): hashed from the text
-            // where it lies, as `xxh3_64` reads a word of this length.
-            return if len <= 8 {
-                xxh3_4to8(first, last, len)
-            } else {
-                let first = read_u64(bytes, start) | 0x2020_2020_2020_2020;
-                let last = read_u64(bytes, end - 8) | 0x2020_2020_2020_2020;
-                xxh3_9to16(first, last, len)
+        if may_fold(first, last) {
+            // The word is loaded as sixteen bytes at once (padded by hand
+            // only near the end of the text) and folded in registers.
+            let raw = match bytes
+                .get(start..start + 16)
+                .and_then(<[u8]>::first_chunk::<16>)
+            {
+                Some(b) => u128::from_le_bytes(*b),
+                None => pack(&bytes[start..end]),
             };
+            let lower = (raw | LOWERCASE_BIT) & low_bytes(len);
+            if let Some((folded, n)) = fold_rules(lower, len) {
+                return xxh3_64(&folded.to_le_bytes()[..n]);
+            }
         }
-        // The word is loaded as sixteen bytes at once (padded by hand
-        // only near the end of the text) and folded in registers.
-        let raw = match bytes
-            .get(start..start + 16)
-            .and_then(<[u8]>::first_chunk::<16>)
-        {
-            Some(b) => u128::from_le_bytes(*b),
-            None => pack(&bytes[start..end]),
-        };
-        let lower = (raw | LOWERCASE_BIT) & low_bytes(len);
-        let (folded, n) = fold_rules(lower, len);
-        xxh3_64(&folded.to_le_bytes()[..n])
+        // Nothing to fold (nearly every word): hashed from the text where
+        // it lies, as `xxh3_64` reads a word of this length.
+        if len <= 8 {
+            xxh3_4to8(first, last, len)
+        } else {
+            let first = read_u64(bytes, start) | 0x2020_2020_2020_2020;
+            let last = read_u64(bytes, end - 8) | 0x2020_2020_2020_2020;
+            xxh3_9to16(first, last, len)
+        }
     } else {
         ascii.clear();
         ascii.extend(bytes[start..end].iter().map(u8::to_ascii_lowercase));
@@ -918,7 +919,7 @@ fn fold_packed(w: u128, len: usize) -> (u128, usize) {
     if !may_fold(w as u32, (w >> (8 * (len - 4))) as u32) {
         return (w, len);
     }
-    fold_rules(w, len)
+    fold_rules(w, len).unwrap_or((w, len))
 }
 
 /// Whether a lowercase word of at least four bytes, given its first and
@@ -930,17 +931,19 @@ fn may_fold(first4: u32, last4: u32) -> bool {
     ending_may_fold(last4) || first4 == const { pack(b"scep") as u32 }
 }
 
-/// [`fold_packed`] past its filter.
+/// [`fold_packed`] past its filter: the folded word and its length, or
+/// `None` when no rule changes the word (most words past the filter).
 #[inline(never)]
-fn fold_rules(w: u128, len: usize) -> (u128, usize) {
+fn fold_rules(w: u128, len: usize) -> Option<(u128, usize)> {
     if let Some(to) = whole_word(w, len) {
-        return to;
+        return Some(to);
     }
-    let mut w = w;
+    let mut folded = w;
     if len >= 7 && w & low_bytes(7) == const { pack(b"sceptic") } {
-        w = (w & !(0xff << 8)) | ((b'k' as u128) << 8);
+        folded = (w & !(0xff << 8)) | ((b'k' as u128) << 8);
     }
-    fold_suffix(w, len)
+    let (folded, n) = fold_suffix(folded, len);
+    (folded != w || n != len).then_some((folded, n))
 }
 
 /// Where a word's last four bytes (packed) fall in [`ENDINGS`].
@@ -950,16 +953,19 @@ const fn ending_bit(last4: u32) -> usize {
 }
 
 /// Whether a word ending in these four bytes might be folded: no false
-/// negatives, a few percent false positives.
+/// negatives, about two percent false positives. Its last four bytes are
+/// looked up for the rules of four or more letters, its last three for
+/// those of three.
 #[inline]
 fn ending_may_fold(last4: u32) -> bool {
-    let bit = ending_bit(last4);
-    ENDINGS[bit / 64] >> (bit % 64) & 1 == 1
+    let has = |bit: usize| ENDINGS[bit / 64] >> (bit % 64) & 1 == 1;
+    has(ending_bit(last4)) | has(ending_bit(last4 >> 8))
 }
 
 /// A 4,096-bit filter of the last four bytes of every word a whole-word
-/// or suffix rule could fold (a suffix of three letters after any letter
-/// or digit).
+/// or suffix rule of four or more letters could fold, and of the three
+/// letters of the suffix rules of three (the four-byte keys end in a
+/// letter, the three-byte ones in a zero byte: no key is both).
 static ENDINGS: [u64; 64] = {
     const fn set(mut t: [u64; 64], last4: u32) -> [u64; 64] {
         let bit = ending_bit(last4);
@@ -976,13 +982,7 @@ static ENDINGS: [u64; 64] = {
             if rule.from_len >= 4 {
                 t = set(t, (rule.from >> (8 * (rule.from_len - 4))) as u32);
             } else {
-                let mut c = 0u8;
-                while c < 128 {
-                    if c.is_ascii_alphanumeric() {
-                        t = set(t, c as u32 | (rule.from as u32) << 8);
-                    }
-                    c += 1;
-                }
+                t = set(t, rule.from as u32);
             }
             r += 1;
         }
