@@ -26,64 +26,80 @@ pub(super) const NAMES: [&[u8]; 6] = [b"id", b"text", b"outlet", b"published", b
 /// strings, numbers, booleans or null (`None` for a known field that is
 /// absent or null); `None` when the line is anything else.
 pub(super) fn record_fields(line: &str) -> Option<Fields> {
+    thread_local! {
+        /// The escapes' positions, kept from line to line (a fresh vector
+        /// per line grew by doubling on every text with newlines).
+        static ESCAPES: std::cell::Cell<Vec<usize>> = const { std::cell::Cell::new(Vec::new()) };
+    }
     let mut r = Reader {
         line,
         b: line.as_bytes(),
         at: 0,
-        escapes: Vec::new(),
+        escapes: ESCAPES.take(),
     };
-    let mut fields: Fields = Default::default();
-    let mut seen = [false; 6];
-    r.space();
-    r.expect(b'{')?;
-    r.space();
-    if r.peek() == Some(b'}') {
-        r.at += 1;
-    } else {
-        loop {
-            r.expect(b'"')?;
-            let key = r.plain_key()?;
-            r.space();
-            r.expect(b':')?;
-            r.space();
-            let known = NAMES.iter().position(|&n| n == key);
-            if let Some(k) = known {
-                if seen[k] {
-                    return None;
+    let fields = r.record();
+    ESCAPES.set(r.escapes);
+    fields
+}
+
+impl Reader<'_> {
+    /// The record's known fields, read from the start of the line (see
+    /// [`record_fields`]).
+    fn record(&mut self) -> Option<Fields> {
+        let r = self;
+        let mut fields: Fields = Default::default();
+        let mut seen = [false; 6];
+        r.space();
+        r.expect(b'{')?;
+        r.space();
+        if r.peek() == Some(b'}') {
+            r.at += 1;
+        } else {
+            loop {
+                r.expect(b'"')?;
+                let key = r.plain_key()?;
+                r.space();
+                r.expect(b':')?;
+                r.space();
+                let known = NAMES.iter().position(|&n| n == key);
+                if let Some(k) = known {
+                    if seen[k] {
+                        return None;
+                    }
+                    seen[k] = true;
                 }
-                seen[k] = true;
-            }
-            match (r.peek()?, known) {
-                (b'"', Some(k)) => {
-                    r.at += 1;
-                    fields[k] = Some(r.string()?);
+                match (r.peek()?, known) {
+                    (b'"', Some(k)) => {
+                        r.at += 1;
+                        fields[k] = Some(r.string()?);
+                    }
+                    (b'"', None) => {
+                        r.at += 1;
+                        r.skip_string()?;
+                    }
+                    (b'n', _) => r.literal(b"null")?,
+                    (b't', None) => r.literal(b"true")?,
+                    (b'f', None) => r.literal(b"false")?,
+                    (b'-' | b'0'..=b'9', None) => r.number()?,
+                    _ => return None,
                 }
-                (b'"', None) => {
-                    r.at += 1;
-                    r.string()?;
+                r.space();
+                match r.peek()? {
+                    b',' => {
+                        r.at += 1;
+                        r.space();
+                    }
+                    b'}' => {
+                        r.at += 1;
+                        break;
+                    }
+                    _ => return None,
                 }
-                (b'n', _) => r.literal(b"null")?,
-                (b't', None) => r.literal(b"true")?,
-                (b'f', None) => r.literal(b"false")?,
-                (b'-' | b'0'..=b'9', None) => r.number()?,
-                _ => return None,
-            }
-            r.space();
-            match r.peek()? {
-                b',' => {
-                    r.at += 1;
-                    r.space();
-                }
-                b'}' => {
-                    r.at += 1;
-                    break;
-                }
-                _ => return None,
             }
         }
+        r.space();
+        (r.at == r.b.len()).then_some(fields)
     }
-    r.space();
-    (r.at == r.b.len()).then_some(fields)
 }
 
 /// A position in the line.
@@ -163,11 +179,10 @@ impl<'a> Reader<'a> {
         (self.at > start).then_some(())
     }
 
-    /// A string's value, after its opening quote, up to its closing quote
-    /// (stepped over). `None` for a control character, an unknown escape,
-    /// a `\u` escape that is not four hex digits or a lone surrogate, or
-    /// no closing quote.
-    fn string(&mut self) -> Option<String> {
+    /// A string as written, after its opening quote, up to its closing
+    /// quote (stepped over), its escapes noted in `escapes`. `None` for a
+    /// control character or no closing quote.
+    fn raw_string(&mut self) -> Option<&'a str> {
         let start = self.at;
         // First the closing quote, noting the escapes on the way; most
         // strings have none and are copied as they are.
@@ -189,12 +204,29 @@ impl<'a> Reader<'a> {
         };
         self.at = end + 1;
         // Cut at ASCII bytes (the quotes), so at character boundaries.
-        let raw = self.line.get(start..end)?;
+        self.line.get(start..end)
+    }
+
+    /// The string whose opening quote was just read, decoded. `None` as
+    /// for [`Reader::raw_string`], and for an unknown escape, a `\u`
+    /// escape that is not four hex digits or a lone surrogate.
+    fn string(&mut self) -> Option<String> {
+        let raw = self.raw_string()?;
         if self.escapes.is_empty() {
             Some(raw.to_string())
         } else {
             unescape(raw, &self.escapes)
         }
+    }
+
+    /// Read past the string whose opening quote was just read, checking
+    /// its escapes as [`Reader::string`] does, without keeping it.
+    fn skip_string(&mut self) -> Option<()> {
+        let raw = self.raw_string()?;
+        if !self.escapes.is_empty() {
+            unescape(raw, &self.escapes)?;
+        }
+        Some(())
     }
 }
 
