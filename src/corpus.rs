@@ -148,6 +148,7 @@ use crate::error::{Error, Result};
 use crate::spill::{SpillFile, Spilled};
 
 mod jsonl;
+pub(crate) use jsonl::special as json_special;
 
 /// One article: its text, exactly as read, and what is known about it.
 #[derive(Debug, Clone, Serialize)]
@@ -1673,23 +1674,11 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
 /// `display:line_no`, written without the formatting machinery (one call
 /// per record, ~800 instructions each through `format!`).
 fn line_place(display: &str, line_no: usize) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut n = line_no;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let mut place = String::with_capacity(display.len() + 1 + digits.len() - at);
+    let digits = crate::decimal(line_no as u64, &mut [0; 20]).to_owned();
+    let mut place = String::with_capacity(display.len() + 1 + digits.len());
     place.push_str(display);
     place.push(':');
-    for &d in &digits[at..] {
-        place.push(char::from(d));
-    }
+    place.push_str(&digits);
     place
 }
 

@@ -712,7 +712,7 @@ pub fn write_dedup_json(r: &DedupReport, out: &mut dyn Write) -> std::io::Result
     let id = |i: usize| r.documents[i].id.as_str();
     let mut json = crate::report::PrettyObject::new(out)?;
     json.field("version", &1)?;
-    json.seq_field("documents", &r.documents, |d| d)?;
+    json.documents_field("documents", &r.documents)?;
     json.field("skipped", &r.skipped)?;
     json.seq_field("pairs", &r.pairs, |p| JsonPair {
         a: id(p.a),

@@ -106,6 +106,21 @@ pub use serve::{ServeOptions, serve, serve_blocking};
 pub use shingle::{DfSketch, ShingledDoc, mix64, shingle_hashes};
 pub use text::{Token, normalized, tokenize, tokens};
 
+/// The decimal digits of `n`, written into the end of `buf`.
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    // Only ASCII digits were written.
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+}
+
 /// `slice` cut into consecutive pieces of `lengths` (which must add up to
 /// at most its length), each borrowed on its own: the places that
 /// parallel writers fill side by side.

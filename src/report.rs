@@ -47,7 +47,7 @@ pub fn write_json(report: &Report, out: &mut dyn Write) -> std::io::Result<()> {
     let mut json = PrettyObject::new(out)?;
     json.field("version", &1)?;
     json.field("offsets", "utf8-bytes")?;
-    json.seq_field("documents", &report.documents, |d| d)?;
+    json.documents_field("documents", &report.documents)?;
     json.field("skipped", &report.skipped)?;
     json.field("warnings", &report.warnings)?;
     json.seq_field("passages", &report.passages, |p| JsonPassage {
@@ -126,6 +126,31 @@ impl<'a> PrettyObject<'a> {
         items: &'s [T],
         each: impl Fn(&'s T) -> V + Sync,
     ) -> std::io::Result<()> {
+        self.seq_field_with(name, items, |item, text| render(text, &each(item), 2))
+    }
+
+    /// The array of the documents, each written by [`document_json`]
+    /// (the same bytes as through `serde_json`, several times faster).
+    pub(crate) fn documents_field(
+        &mut self,
+        name: &str,
+        documents: &[crate::Document],
+    ) -> std::io::Result<()> {
+        self.seq_field_with(name, documents, |d, text| {
+            document_json(d, text);
+            Ok(())
+        })
+    }
+
+    /// A field whose value is the array of the items, each appended to the
+    /// rendered text by `write` (as an element two levels deep), in
+    /// parallel.
+    fn seq_field_with<'s, T: Sync>(
+        &mut self,
+        name: &str,
+        items: &'s [T],
+        write: impl Fn(&'s T, &mut Vec<u8>) -> std::io::Result<()> + Sync,
+    ) -> std::io::Result<()> {
         use rayon::prelude::*;
         self.key(name)?;
         if items.is_empty() {
@@ -142,7 +167,7 @@ impl<'a> PrettyObject<'a> {
                     for (i, item) in chunk.iter().enumerate() {
                         let first = w == 0 && c == 0 && i == 0;
                         text.extend_from_slice(if first { b"\n    " } else { b",\n    " });
-                        render(&mut text, &each(item), 2)?;
+                        write(item, &mut text)?;
                     }
                     Ok(text)
                 })
@@ -173,6 +198,80 @@ impl<'a> PrettyObject<'a> {
         self.out.write_all(end)?;
         self.out.flush()
     }
+}
+
+/// Append `d` as `serde_json`'s pretty printer writes it as an element of
+/// an array that is a field of the report (two levels deep), byte for
+/// byte: the fields in declaration order, absent options left out.
+fn document_json(d: &crate::Document, out: &mut Vec<u8>) {
+    let mut first = true;
+    let mut key = |out: &mut Vec<u8>, name: &str| {
+        out.extend_from_slice(if first {
+            b"{\n      \""
+        } else {
+            b",\n      \""
+        });
+        first = false;
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\": ");
+    };
+    let optional = [
+        ("outlet", &d.outlet),
+        ("published", &d.published),
+        ("url", &d.url),
+        ("title", &d.title),
+    ];
+    key(out, "id");
+    json_str(out, &d.id);
+    key(out, "path");
+    json_str(out, &d.path);
+    for (name, value) in optional {
+        if let Some(v) = value {
+            key(out, name);
+            json_str(out, v);
+        }
+    }
+    key(out, "bytes");
+    out.extend_from_slice(crate::decimal(d.bytes as u64, &mut [0; 20]).as_bytes());
+    key(out, "status");
+    json_str(out, &d.status);
+    if let Some(v) = &d.encoding {
+        key(out, "encoding");
+        json_str(out, v);
+    }
+    out.extend_from_slice(b"\n    }");
+}
+
+/// Append `s` as a JSON string, escaped as `serde_json` escapes it: `"`,
+/// `\\` and the control characters (the usual five by their short
+/// escapes, the others as `\u00XX`); everything else as it is.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    let mut rest = s.as_bytes();
+    while let Some(p) = crate::corpus::json_special(rest) {
+        out.extend_from_slice(&rest[..p]);
+        match rest[p] {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            c => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(c >> 4)],
+                HEX[usize::from(c & 15)],
+            ]),
+        }
+        rest = &rest[p + 1..];
+    }
+    out.extend_from_slice(rest);
+    out.push(b'"');
 }
 
 /// Render `value` as pretty JSON nested `depth` levels deep (its inner
@@ -374,6 +473,38 @@ pub(crate) fn count(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn documents_are_written_as_serde_json_writes_them(
+            fields in proptest::collection::vec(
+                proptest::option::of("[\\x00-\\x7f\"\\\\a-z“é\u{7f}\u{2028}\u{1F600}]{0,12}"),
+                7,
+            ),
+            bytes in proptest::num::usize::ANY,
+            decoded in proptest::bool::ANY,
+        ) {
+            let mut d = crate::Document::new(
+                fields[0].clone().unwrap_or_default(),
+                "",
+            );
+            d.path = fields[1].clone().unwrap_or_default();
+            d.outlet = fields[2].clone();
+            d.published = fields[3].clone();
+            d.url = fields[4].clone();
+            d.title = fields[5].clone();
+            d.encoding = fields[6].clone();
+            d.bytes = bytes;
+            if decoded {
+                d.status = std::borrow::Cow::Borrowed("decoded");
+            }
+            let mut ours = Vec::new();
+            document_json(&d, &mut ours);
+            let mut theirs = Vec::new();
+            render(&mut theirs, &d, 2).unwrap();
+            proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(theirs).unwrap());
+        }
+    }
 
     #[test]
     fn counts_and_excerpts() {

@@ -289,7 +289,7 @@ fn hex4(s: &[u8]) -> Option<u32> {
 /// The offset of the first byte of `s` that a string cannot simply copy: a
 /// quote, a backslash or a control character (below 0x20, which JSON
 /// forbids inside strings).
-fn special(s: &[u8]) -> Option<usize> {
+pub(crate) fn special(s: &[u8]) -> Option<usize> {
     let mut chunks = s.chunks_exact(16);
     let mut base = 0;
     for chunk in &mut chunks {
