@@ -38,8 +38,15 @@ pub struct Token {
 ///
 /// Texts over 4 GiB are cut at 4 GiB (offsets are `u32`).
 pub fn tokenize(text: &str, out: &mut Vec<Token>) {
+    thread_local! {
+        /// Kept from text to text: most texts have a word that needs it,
+        /// and growing it afresh was an allocation per text.
+        static SCRATCH: std::cell::Cell<Scratch> = const {
+            std::cell::Cell::new(Scratch { norm: String::new(), ascii: Vec::new() })
+        };
+    }
     out.clear();
-    let mut scratch = Scratch::default();
+    let mut scratch = SCRATCH.take();
     let bytes = text.as_bytes();
     let limit = bytes.len().min(u32::MAX as usize);
     let mut i = 0;
@@ -56,6 +63,7 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
             }
         };
     }
+    SCRATCH.set(scratch);
 }
 
 /// Bytes the tokenizer classifies at once.
