@@ -1674,11 +1674,12 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
 /// `display:line_no`, written without the formatting machinery (one call
 /// per record, ~800 instructions each through `format!`).
 fn line_place(display: &str, line_no: usize) -> String {
-    let digits = crate::decimal(line_no as u64, &mut [0; 20]).to_owned();
+    let mut buf = [0; 20];
+    let digits = crate::decimal(line_no as u64, &mut buf);
     let mut place = String::with_capacity(display.len() + 1 + digits.len());
     place.push_str(display);
     place.push(':');
-    place.push_str(&digits);
+    place.push_str(digits);
     place
 }
 

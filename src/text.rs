@@ -63,8 +63,15 @@ pub fn tokenize(text: &str, out: &mut Vec<Token>) {
             }
         };
     }
-    SCRATCH.set(scratch);
+    // Buffers that grew for a very long word are let go.
+    if scratch.norm.capacity().max(scratch.ascii.capacity()) <= KEPT_SCRATCH {
+        SCRATCH.set(scratch);
+    }
 }
+
+/// The most bytes a thread's tokenizer buffers keep room for between
+/// texts.
+const KEPT_SCRATCH: usize = 1 << 12;
 
 /// Bytes the tokenizer classifies at once.
 const BLOCK: usize = 64;

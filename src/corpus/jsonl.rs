@@ -38,7 +38,10 @@ pub(super) fn record_fields(line: &str) -> Option<Fields> {
         escapes: ESCAPES.take(),
     };
     let fields = r.record();
-    ESCAPES.set(r.escapes);
+    // One that grew for a line of escapes is let go.
+    if r.escapes.capacity() <= KEPT_ESCAPES {
+        ESCAPES.set(r.escapes);
+    }
     fields
 }
 
@@ -101,6 +104,9 @@ impl Reader<'_> {
         (r.at == r.b.len()).then_some(fields)
     }
 }
+
+/// The most escape positions a thread keeps room for between lines.
+const KEPT_ESCAPES: usize = 1 << 13;
 
 /// A position in the line.
 struct Reader<'a> {
