@@ -1441,7 +1441,7 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
                 // this block read before the error are dropped.
                 let n = lines + 1;
                 let reason = format!("line {n}: read error, rest of file not read: {e}");
-                items.push(vec![Item::Skip(skip(format!("{display}:{n}"), reason))]);
+                items.push(vec![Item::Skip(skip(line_place(display, n), reason))]);
                 records += 1;
                 break;
             }
@@ -1482,7 +1482,7 @@ fn read_jsonl_blocks<T: Send, F: Fn(&mut Document) -> T + Sync>(
             // The line's size without its line ending, as for other lines.
             let total = (seen + end as u64).saturating_sub(ending);
             items.push(vec![Item::Skip(skip(
-                format!("{display}:{lines}"),
+                line_place(display, lines),
                 too_large(Some(total), max, &what),
             ))]);
             buf.drain(..end);
@@ -1650,7 +1650,7 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
                     records += 1;
                     let what = format!("line {line_no}:");
                     items.push(Item::Skip(skip(
-                        format!("{display}:{line_no}"),
+                        line_place(display, line_no),
                         too_large(Some(line.len() as u64), max, &what),
                     )));
                 } else if !line.iter().all(|b| b.is_ascii_whitespace()) {
@@ -1671,8 +1671,9 @@ fn parse_jsonl_lines<T: Send, F: Fn(&mut Document) -> T + Sync>(
     counts
 }
 
-/// `display:line_no`, written without the formatting machinery (one call
-/// per record, ~800 instructions each through `format!`).
+/// Where a JSON Lines record is: `display:line_no` (for its document's
+/// `path` and its skips), written without the formatting machinery (one
+/// call per record, ~800 instructions each through `format!`).
 fn line_place(display: &str, line_no: usize) -> String {
     let mut buf = [0; 20];
     let digits = crate::decimal(line_no as u64, &mut buf);

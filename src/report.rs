@@ -205,14 +205,10 @@ impl<'a> PrettyObject<'a> {
 /// an array that is a field of the report (two levels deep), byte for
 /// byte: the fields in declaration order, absent options left out.
 fn document_json(d: &crate::Document, out: &mut Vec<u8>) {
-    let mut first = true;
-    let mut key = |out: &mut Vec<u8>, name: &str| {
-        out.extend_from_slice(if first {
-            b"{\n      \""
-        } else {
-            b",\n      \""
-        });
-        first = false;
+    // `id` comes first and is always there: every later key follows a
+    // comma.
+    let key = |out: &mut Vec<u8>, name: &str| {
+        out.extend_from_slice(b",\n      \"");
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\": ");
     };
@@ -222,7 +218,7 @@ fn document_json(d: &crate::Document, out: &mut Vec<u8>) {
         ("url", &d.url),
         ("title", &d.title),
     ];
-    key(out, "id");
+    out.extend_from_slice(b"{\n      \"id\": ");
     json_str(out, &d.id);
     key(out, "path");
     json_str(out, &d.path);

@@ -37,7 +37,7 @@ pub(super) fn record_fields(line: &str) -> Option<Fields> {
         at: 0,
         escapes: ESCAPES.take(),
     };
-    let fields = r.record();
+    let fields = read_record(&mut r);
     // One that grew for a line of escapes is let go.
     if r.escapes.capacity() <= KEPT_ESCAPES {
         ESCAPES.set(r.escapes);
@@ -45,64 +45,61 @@ pub(super) fn record_fields(line: &str) -> Option<Fields> {
     fields
 }
 
-impl Reader<'_> {
-    /// The record's known fields, read from the start of the line (see
-    /// [`record_fields`]).
-    fn record(&mut self) -> Option<Fields> {
-        let r = self;
-        let mut fields: Fields = Default::default();
-        let mut seen = [false; 6];
-        r.space();
-        r.expect(b'{')?;
-        r.space();
-        if r.peek() == Some(b'}') {
-            r.at += 1;
-        } else {
-            loop {
-                r.expect(b'"')?;
-                let key = r.plain_key()?;
-                r.space();
-                r.expect(b':')?;
-                r.space();
-                let known = NAMES.iter().position(|&n| n == key);
-                if let Some(k) = known {
-                    if seen[k] {
-                        return None;
-                    }
-                    seen[k] = true;
+/// The record's known fields, read from the start of the line (see
+/// [`record_fields`]).
+fn read_record(r: &mut Reader) -> Option<Fields> {
+    let mut fields: Fields = Default::default();
+    let mut seen = [false; 6];
+    r.space();
+    r.expect(b'{')?;
+    r.space();
+    if r.peek() == Some(b'}') {
+        r.at += 1;
+    } else {
+        loop {
+            r.expect(b'"')?;
+            let key = r.plain_key()?;
+            r.space();
+            r.expect(b':')?;
+            r.space();
+            let known = NAMES.iter().position(|&n| n == key);
+            if let Some(k) = known {
+                if seen[k] {
+                    return None;
                 }
-                match (r.peek()?, known) {
-                    (b'"', Some(k)) => {
-                        r.at += 1;
-                        fields[k] = Some(r.string()?);
-                    }
-                    (b'"', None) => {
-                        r.at += 1;
-                        r.skip_string()?;
-                    }
-                    (b'n', _) => r.literal(b"null")?,
-                    (b't', None) => r.literal(b"true")?,
-                    (b'f', None) => r.literal(b"false")?,
-                    (b'-' | b'0'..=b'9', None) => r.number()?,
-                    _ => return None,
+                seen[k] = true;
+            }
+            match (r.peek()?, known) {
+                (b'"', Some(k)) => {
+                    r.at += 1;
+                    fields[k] = Some(r.string()?);
                 }
-                r.space();
-                match r.peek()? {
-                    b',' => {
-                        r.at += 1;
-                        r.space();
-                    }
-                    b'}' => {
-                        r.at += 1;
-                        break;
-                    }
-                    _ => return None,
+                (b'"', None) => {
+                    r.at += 1;
+                    r.skip_string()?;
                 }
+                (b'n', _) => r.literal(b"null")?,
+                (b't', None) => r.literal(b"true")?,
+                (b'f', None) => r.literal(b"false")?,
+                (b'-' | b'0'..=b'9', None) => r.number()?,
+                _ => return None,
+            }
+            r.space();
+            match r.peek()? {
+                b',' => {
+                    r.at += 1;
+                    r.space();
+                }
+                b'}' => {
+                    r.at += 1;
+                    break;
+                }
+                _ => return None,
             }
         }
-        r.space();
-        (r.at == r.b.len()).then_some(fields)
     }
+    r.space();
+    (r.at == r.b.len()).then_some(fields)
 }
 
 /// The most escape positions a thread keeps room for between lines.
