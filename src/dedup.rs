@@ -16,9 +16,7 @@ use std::io::Write;
 
 use crate::corpus::{Corpus, Document, ReadOptions, Skipped, read_corpus_with};
 use crate::error::{Error, Result};
-use crate::lsh::{
-    Banding, Partitioned, bucket_partitioned, each_pair, owner_bits_for, pack_entry, pack_pair,
-};
+use crate::lsh::{Banding, Partitioned, bucket_partitioned, each_pair, pack_entry, pack_pair};
 use crate::minhash::{MAX_PERM, signature};
 use crate::shingle::shingle_hashes;
 use crate::text::{Token, tokenize};
@@ -90,52 +88,167 @@ pub struct DedupReport {
     pub banding: Banding,
 }
 
-/// What dedup keeps of one document once its text is hashed.
-struct Sketch {
-    /// The low byte of each bin's minimum (b-bit MinHash, Li & König
-    /// 2010: a pair agrees on a byte with probability J + (1 - J) / 256,
-    /// corrected for in `estimate`); empty when the document has no
-    /// shingle.
-    sig: Vec<u8>,
-    /// Its LSH band keys (empty with `sig`).
-    keys: Vec<u64>,
-    /// Its shingles as 32-bit fingerprints, for the exact check.
-    fingerprints: Vec<u32>,
+/// Where dedup keeps what it needs of the documents once their texts are
+/// hashed: one [`Slot`] per thread, each document in the slot of the
+/// thread that hashed it, numbered in the order it came.
+///
+/// Nothing is held per document: a thread's band keys go straight into
+/// the LSH entries it will hand to the bucketing (with the document's
+/// number in its slot where its owner goes, fixed up in place once the
+/// documents' order is known), and its signatures and fingerprints into
+/// large pieces. Held per document instead (a sketch of three vectors),
+/// the keys were copied once more into the entries, and on Reuters the
+/// two copies were 24 MB of `dedup`'s ~70 MB peak.
+struct Sketches {
+    /// One slot per pool thread, and one for any other thread.
+    slots: Vec<std::sync::Mutex<Slot>>,
+    /// Signature length.
+    k: usize,
 }
 
-/// Per-thread buffers for [`sketch`]: tokens, shingles, the signature and
-/// the band keys.
+/// What one thread hashed ([`Sketches`]).
+#[derive(Default)]
+struct Slot {
+    /// Each document's band keys as LSH entries: a key's high 32 bits
+    /// and, in the low 32 where the owner goes ([`OWNER_BITS`]), the
+    /// document's number in this slot.
+    entries: Option<Partitioned>,
+    /// The low byte of each bin's minimum (b-bit MinHash, Li & König
+    /// 2010: a pair agrees on a byte with probability J + (1 - J) / 256,
+    /// corrected for in `estimate`), `k` per document (zeros when it has
+    /// no shingle), [`SIGS_PER_PIECE`] documents a piece.
+    sigs: Vec<Vec<u8>>,
+    /// The documents' shingles as 32-bit fingerprints, for the exact
+    /// check, each document's contiguous within a piece.
+    prints: Vec<Vec<u32>>,
+    /// Each document's fingerprints: piece, start and length.
+    spans: Vec<[u32; 3]>,
+}
+
+/// Documents per piece of [`Slot::sigs`].
+const SIGS_PER_PIECE: usize = 1024;
+/// Fingerprints per piece of [`Slot::prints`] (a longer document gets a
+/// piece of its own).
+const PRINTS_PER_PIECE: usize = 1 << 16;
+/// Owner bits of dedup's LSH entries: the owners are `u32`. The key keeps
+/// 32 bits, so two bands' keys meet by chance once in 2^32 (on Reuters a
+/// few spurious candidates, which the signature check drops).
+const OWNER_BITS: u32 = 32;
+
+/// Where a document's sketch is: its slot and its number there.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    slot: u32,
+    seq: u32,
+}
+
+impl Slot {
+    /// Keep one document's fingerprints (`shingles`' low 32 bits), the low
+    /// bytes of its signature and its band keys; returns its number.
+    fn push(&mut self, shingles: &[u64], sig: Option<&[u64]>, keys: &[u64], k: usize) -> u32 {
+        let seq = self.spans.len() as u32;
+        let entries = self.entries.get_or_insert_with(Partitioned::growing);
+        for &key in keys {
+            entries.push(pack_entry(key, seq, OWNER_BITS));
+        }
+        if self
+            .sigs
+            .last()
+            .is_none_or(|piece| piece.len() == SIGS_PER_PIECE * k)
+        {
+            self.sigs.push(Vec::with_capacity(SIGS_PER_PIECE * k));
+        }
+        if let Some(piece) = self.sigs.last_mut() {
+            match sig {
+                Some(sig) => piece.extend(sig.iter().map(|&v| v as u8)),
+                None => piece.resize(piece.len() + k, 0),
+            }
+        }
+        let n = shingles.len();
+        if self
+            .prints
+            .last()
+            .is_none_or(|piece| piece.capacity() - piece.len() < n)
+        {
+            self.prints
+                .push(Vec::with_capacity(n.max(PRINTS_PER_PIECE)));
+        }
+        let piece = self.prints.len() - 1;
+        let prints = &mut self.prints[piece];
+        self.spans
+            .push([piece as u32, prints.len() as u32, n as u32]);
+        prints.extend(shingles.iter().map(|&h| h as u32));
+        seq
+    }
+
+    /// Document `seq`'s signature bytes.
+    fn sig(&self, seq: u32, k: usize) -> &[u8] {
+        let (piece, at) = (seq as usize / SIGS_PER_PIECE, seq as usize % SIGS_PER_PIECE);
+        &self.sigs[piece][at * k..(at + 1) * k]
+    }
+
+    /// Document `seq`'s fingerprints.
+    fn prints(&self, seq: u32) -> &[u32] {
+        let [piece, start, len] = self.spans[seq as usize].map(|x| x as usize);
+        &self.prints[piece][start..start + len]
+    }
+}
+
+impl Sketches {
+    fn new(k: usize) -> Self {
+        Sketches {
+            slots: (0..=rayon::current_num_threads())
+                .map(|_| Default::default())
+                .collect(),
+            k,
+        }
+    }
+
+    /// Hash a document for dedup, keep its sketch in this thread's slot,
+    /// and release its text (nothing after this reads it).
+    fn sketch(&self, d: &mut Document, s: &DedupSettings, banding: &Banding) -> Place {
+        SCRATCH.with(|scratch| {
+            let (tokens, shingles, sig, keys) = &mut *scratch.borrow_mut();
+            tokenize(&d.text, tokens);
+            d.text = String::new();
+            shingle_hashes(tokens, s.ngram, shingles);
+            let any = signature(shingles.iter().copied(), s.num_perm, sig);
+            keys.clear();
+            if any {
+                banding.keys(sig, keys);
+            }
+            let last = self.slots.len() - 1;
+            let slot = rayon::current_thread_index().map_or(last, |t| t.min(last));
+            let mut kept = self.slots[slot]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let seq = kept.push(shingles, any.then_some(&sig[..]), keys, self.k);
+            Place {
+                slot: slot as u32,
+                seq,
+            }
+        })
+    }
+
+    /// The slots, done with.
+    fn into_slots(self) -> Vec<Slot> {
+        self.slots
+            .into_iter()
+            .map(|m| {
+                m.into_inner()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            })
+            .collect()
+    }
+}
+
+/// Per-thread buffers for [`Sketches::sketch`]: tokens, shingles, the
+/// signature and the band keys.
 type Scratch = (Vec<Token>, Vec<u64>, Vec<u64>, Vec<u64>);
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> =
         const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
-}
-
-/// Hash a document for dedup, and release its text (nothing after this
-/// reads it).
-fn sketch(d: &mut Document, s: &DedupSettings, banding: &Banding) -> Sketch {
-    SCRATCH.with(|scratch| {
-        let (tokens, shingles, sig, keys) = &mut *scratch.borrow_mut();
-        tokenize(&d.text, tokens);
-        d.text = String::new();
-        shingle_hashes(tokens, s.ngram, shingles);
-        let fingerprints = shingles.iter().map(|&h| h as u32).collect();
-        if !signature(shingles.iter().copied(), s.num_perm, sig) {
-            return Sketch {
-                sig: Vec::new(),
-                keys: Vec::new(),
-                fingerprints,
-            };
-        }
-        keys.clear();
-        banding.keys(sig, keys);
-        Sketch {
-            sig: sig.iter().map(|&v| v as u8).collect(),
-            keys: keys.clone(),
-            fingerprints,
-        }
-    })
 }
 
 /// Check the settings and choose the banding: bands narrow enough that a
@@ -162,17 +275,20 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
         ..
     } = corpus;
     let mut clock = crate::scan::Stopwatch::new();
-    let sketches = documents
+    let sketches = Sketches::new(s.num_perm);
+    let places = documents
         .par_iter_mut()
         .map(|d| {
             if d.is_spilled() {
                 d.text = d.load_text()?.into_owned();
             }
-            Ok(sketch(d, s, &banding))
+            Ok(sketches.sketch(d, s, &banding))
         })
-        .collect::<Result<Vec<Sketch>>>()?;
+        .collect::<Result<Vec<Place>>>()?;
     clock.lap("dedup: tokenize, shingle, signature");
-    Ok(dedup_sketched(documents, skipped, sketches, s, banding))
+    Ok(dedup_sketched(
+        documents, skipped, sketches, &places, s, banding,
+    ))
 }
 
 /// Read `paths` (as [`crate::read_corpus`] does) and find near-duplicate
@@ -188,57 +304,64 @@ pub fn dedup_paths(
 ) -> Result<DedupReport> {
     let banding = banding_for(s)?;
     let mut clock = crate::scan::Stopwatch::new();
-    let (corpus, sketches) = read_corpus_with(paths, options, |d| sketch(d, s, &banding))?;
+    let sketches = Sketches::new(s.num_perm);
+    let (corpus, places) = read_corpus_with(paths, options, |d| sketches.sketch(d, s, &banding))?;
     clock.lap("dedup: read and hash");
     Ok(dedup_sketched(
         corpus.documents,
         corpus.skipped,
         sketches,
+        &places,
         s,
         banding,
     ))
 }
 
-/// Dedup from each document's sketch (aligned with `documents`).
+/// Dedup from the documents' sketches (`places` aligned with `documents`).
 fn dedup_sketched(
     documents: Vec<Document>,
     skipped: Vec<Skipped>,
-    sketches: Vec<Sketch>,
+    sketches: Sketches,
+    places: &[Place],
     s: &DedupSettings,
     banding: Banding,
 ) -> DedupReport {
     let mut clock = crate::scan::Stopwatch::new();
     let k = s.num_perm;
     let n = documents.len();
-    // The signatures side by side, the band keys as LSH entries (made in
-    // parallel, each chunk of documents putting them in the partitions
-    // the bucketing sorts), and the fingerprints for pass 2; nothing else
-    // is kept.
-    let owner_bits = owner_bits_for(n);
-    let chunk = n.div_ceil(rayon::current_num_threads() * 4).max(1);
-    let producers: Vec<Partitioned> = sketches
-        .par_chunks(chunk)
-        .enumerate()
-        .map(|(c, sketches)| {
-            let mut entries = Partitioned::with_capacity(sketches.len() * banding.bands);
-            for (j, sk) in sketches.iter().enumerate() {
-                let owner = (c * chunk + j) as u32;
-                for &key in &sk.keys {
-                    entries.push(pack_entry(key, owner, owner_bits));
-                }
-            }
-            entries
+    let mut slots = sketches.into_slots();
+    // Each slot's documents' indices (`u32::MAX`: a document dropped as
+    // a repeated id after it was hashed).
+    let mut owners: Vec<Vec<u32>> = slots
+        .iter()
+        .map(|slot| vec![u32::MAX; slot.spans.len()])
+        .collect();
+    for (i, p) in places.iter().enumerate() {
+        owners[p.slot as usize][p.seq as usize] = i as u32;
+    }
+    // The band keys become LSH entries of the documents' indices, in
+    // place; the signatures are put side by side, in `documents` order.
+    let owner_mask = (1u64 << OWNER_BITS) - 1;
+    let producers: Vec<Partitioned> = slots
+        .iter_mut()
+        .zip(&owners)
+        .filter_map(|(slot, owners)| {
+            let mut entries = slot.entries.take()?;
+            entries.rewrite(|e| {
+                let owner = owners[(e & owner_mask) as usize];
+                (owner != u32::MAX).then_some((e & !owner_mask) | u64::from(owner))
+            });
+            Some(entries)
         })
         .collect();
+    drop(owners);
     let mut sigs = vec![0u8; n * k];
     sigs.par_chunks_mut(k)
-        .zip(&sketches)
-        .filter(|(_, sk)| sk.sig.len() == k)
-        .for_each(|(out, sk)| out.copy_from_slice(&sk.sig));
-    // Taken apart in parallel: each sketch's signature and keys are two
-    // frees per document, too many for one thread.
-    let mut fingerprints: Vec<Vec<u32>> =
-        sketches.into_par_iter().map(|sk| sk.fingerprints).collect();
+        .zip(places)
+        .for_each(|(out, p)| out.copy_from_slice(slots[p.slot as usize].sig(p.seq, k)));
+    for slot in &mut slots {
+        slot.sigs = Vec::new();
+    }
     // Candidates are checked against the signatures as they leave their
     // buckets. A pair whose estimate is more than Z standard errors (of
     // a K-value estimate at the threshold, the worst case for a pair on
@@ -272,7 +395,7 @@ fn dedup_sketched(
             gathered_pairs(owners, &local, k, min_same, pairs);
         }
     };
-    let (candidates, _) = bucket_partitioned(producers, owner_bits, usize::MAX, &visit);
+    let (candidates, _) = bucket_partitioned(producers, OWNER_BITS, usize::MAX, &visit);
     let checked: Vec<(u32, u32, Option<f64>)> = candidates
         .into_par_iter()
         .map(|(x, y)| {
@@ -306,10 +429,12 @@ fn dedup_sketched(
     involved.dedup();
     let mut sets: Vec<Vec<u32>> = involved
         .iter()
-        .map(|&i| std::mem::take(&mut fingerprints[i as usize]))
+        .map(|&i| {
+            let p = places[i as usize];
+            slots[p.slot as usize].prints(p.seq).to_vec()
+        })
         .collect();
-    // Freed on all threads: a vector per document.
-    fingerprints.into_par_iter().for_each(drop);
+    drop(slots);
     sets.par_iter_mut().for_each(|set| {
         set.sort_unstable();
         set.dedup();
@@ -798,7 +923,12 @@ mod tests {
             line("a", base),
             line("b", &edited),
             "{not json".to_string(),
-            line("a", "a repeated id is skipped"),
+            // Hashed before it is dropped: its band keys must go with it
+            // (a near-duplicate of "c", it would make a pair otherwise).
+            line(
+                "a",
+                &include_str!("../seeds/001_848d868a6b3a0ab3.txt").replace(" the ", " a "),
+            ),
             line("c", include_str!("../seeds/001_848d868a6b3a0ab3.txt")),
         ]
         .join("\n");
@@ -825,6 +955,53 @@ mod tests {
         assert_eq!(together.pairs, apart.pairs);
         assert_eq!(together.clusters, apart.clusters);
         assert_eq!(together.clusters, vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn a_slot_gives_back_what_was_pushed() {
+        let k = 16;
+        let mut slot = Slot::default();
+        let mut pushed = Vec::new();
+        let mut rng = crate::quotes::tests::numbers(7);
+        // Enough documents for several signature pieces, and lengths
+        // from none to more than a fingerprint piece.
+        for d in 0..3 * SIGS_PER_PIECE as u64 + 5 {
+            let len = match d % 7 {
+                0 => 0,
+                1 => PRINTS_PER_PIECE + 3,
+                _ => rng(300) as usize,
+            };
+            let shingles: Vec<u64> = (0..len).map(|_| rng(u64::MAX)).collect();
+            let sig: Vec<u64> = (0..k).map(|_| rng(u64::MAX)).collect();
+            let keys: Vec<u64> = (0..d % 4).map(|_| rng(u64::MAX)).collect();
+            let with_sig = !shingles.is_empty();
+            let seq = slot.push(&shingles, with_sig.then_some(&sig[..]), &keys, k);
+            assert_eq!(seq as usize, pushed.len());
+            pushed.push((shingles, with_sig.then_some(sig), keys));
+        }
+        for (seq, (shingles, sig, _)) in pushed.iter().enumerate() {
+            let prints: Vec<u32> = shingles.iter().map(|&h| h as u32).collect();
+            assert_eq!(slot.prints(seq as u32), prints);
+            let bytes: Vec<u8> = match sig {
+                Some(sig) => sig.iter().map(|&v| v as u8).collect(),
+                None => vec![0; k],
+            };
+            assert_eq!(slot.sig(seq as u32, k), bytes);
+        }
+        // Every key is an entry of its document's number.
+        let mut want: Vec<u64> = pushed
+            .iter()
+            .enumerate()
+            .flat_map(|(seq, (_, _, keys))| {
+                keys.iter()
+                    .map(move |&key| pack_entry(key, seq as u32, OWNER_BITS))
+            })
+            .collect();
+        let entries = slot.entries.take().unwrap();
+        let mut got = crate::lsh::each_partition(vec![entries], |part| part).concat();
+        want.sort_unstable();
+        got.sort_unstable();
+        assert_eq!(got, want);
     }
 
     #[test]

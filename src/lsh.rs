@@ -284,7 +284,20 @@ const PARTS: usize = 256;
 /// the work, made in parallel) are then gathered, sorted and scanned
 /// partition by partition, in parallel, with no pass over them all on one
 /// thread. Also used for packed pairs, spread by [`Partitioned::push_to`].
-pub(crate) struct Partitioned(Vec<Vec<u64>>);
+///
+/// A partition that outgrows its room starts a new piece of the same
+/// size instead of being moved to a larger buffer: the gathering copies
+/// every piece once anyway, and a buffer grown by doubling would leave
+/// its outgrown copies in the heap.
+pub(crate) struct Partitioned {
+    /// Each partition's piece being filled.
+    parts: Vec<Vec<u64>>,
+    /// Filled pieces, with their partition.
+    full: Vec<(usize, Vec<u64>)>,
+}
+
+/// The room of a piece of [`Partitioned::growing`] (4 KiB).
+const GROWING_PIECE: usize = 512;
 
 impl Partitioned {
     /// No entries yet, room for about `expected` (uniform keys spread
@@ -292,7 +305,19 @@ impl Partitioned {
     pub(crate) fn with_capacity(expected: usize) -> Self {
         let each = expected / PARTS;
         let each = each + each / 4 + 8;
-        Partitioned((0..PARTS).map(|_| Vec::with_capacity(each)).collect())
+        Partitioned {
+            parts: (0..PARTS).map(|_| Vec::with_capacity(each)).collect(),
+            full: Vec::new(),
+        }
+    }
+
+    /// No entries yet and no room: for a producer whose share is not
+    /// known in advance, which gets pieces of [`GROWING_PIECE`] entries.
+    pub(crate) fn growing() -> Self {
+        Partitioned {
+            parts: (0..PARTS).map(|_| Vec::new()).collect(),
+            full: Vec::new(),
+        }
     }
 
     /// Add one packed entry.
@@ -304,13 +329,48 @@ impl Partitioned {
     /// Add `value` to partition `part` (below [`PARTS`]).
     #[inline]
     fn push_to(&mut self, part: usize, value: u64) {
-        self.0[part].push(value);
+        let piece = &mut self.parts[part];
+        if piece.len() == piece.capacity() {
+            self.new_piece(part);
+        }
+        self.parts[part].push(value);
+    }
+
+    /// Put partition `part`'s full piece aside and give it a fresh one
+    /// of the same room (at least [`GROWING_PIECE`]).
+    #[cold]
+    fn new_piece(&mut self, part: usize) {
+        let room = self.parts[part].capacity().max(GROWING_PIECE);
+        let full = std::mem::replace(&mut self.parts[part], Vec::with_capacity(room));
+        if !full.is_empty() {
+            self.full.push((part, full));
+        }
+    }
+
+    /// Rewrite every entry as `f` says, dropping those it maps to `None`,
+    /// the pieces in parallel.
+    pub(crate) fn rewrite(&mut self, f: impl Fn(u64) -> Option<u64> + Sync) {
+        let pieces: Vec<&mut Vec<u64>> = self
+            .parts
+            .iter_mut()
+            .chain(self.full.iter_mut().map(|(_, piece)| piece))
+            .collect();
+        pieces.into_par_iter().for_each(|piece| {
+            let mut kept = 0;
+            for i in 0..piece.len() {
+                if let Some(e) = f(piece[i]) {
+                    piece[kept] = e;
+                    kept += 1;
+                }
+            }
+            piece.truncate(kept);
+        });
     }
 }
 
 /// Gather each partition of `producers` into one vector and apply `f` to
 /// it, the partitions in parallel; the results in partition order.
-fn each_partition<R: Send>(
+pub(crate) fn each_partition<R: Send>(
     producers: Vec<Partitioned>,
     f: impl Fn(Vec<u64>) -> R + Sync,
 ) -> Vec<R> {
@@ -318,8 +378,11 @@ fn each_partition<R: Send>(
         .map(|_| Vec::with_capacity(producers.len()))
         .collect();
     for producer in producers {
-        for (piece, part) in producer.0.into_iter().zip(&mut pieces) {
+        for (piece, part) in producer.parts.into_iter().zip(&mut pieces) {
             part.push(piece);
+        }
+        for (part, piece) in producer.full {
+            pieces[part].push(piece);
         }
     }
     pieces
