@@ -356,14 +356,13 @@ impl Partitioned {
             .chain(self.full.iter_mut().map(|(_, piece)| piece))
             .collect();
         pieces.into_par_iter().for_each(|piece| {
-            let mut kept = 0;
-            for i in 0..piece.len() {
-                if let Some(e) = f(piece[i]) {
-                    piece[kept] = e;
-                    kept += 1;
+            piece.retain_mut(|e| match f(*e) {
+                Some(new) => {
+                    *e = new;
+                    true
                 }
-            }
-            piece.truncate(kept);
+                None => false,
+            });
         });
     }
 }
