@@ -427,18 +427,19 @@ fn dedup_sketched(
         .map(|run| run.len() as u32)
         .collect();
     involved.dedup();
-    let mut sets: Vec<Vec<u32>> = involved
-        .iter()
+    // Each one copied, sorted and cleared of repeats in one step, while
+    // it is in cache.
+    let sets: Vec<Vec<u32>> = involved
+        .par_iter()
         .map(|&i| {
             let p = places[i as usize];
-            slots[p.slot as usize].prints(p.seq).to_vec()
+            let mut set = slots[p.slot as usize].prints(p.seq).to_vec();
+            set.sort_unstable();
+            set.dedup();
+            set
         })
         .collect();
     drop(slots);
-    sets.par_iter_mut().for_each(|set| {
-        set.sort_unstable();
-        set.dedup();
-    });
     // The finer signatures, for the sets that get one, in `sets` order.
     let with_fine: Vec<usize> = (0..sets.len())
         .filter(|&x| sets[x].len() > SPARSE_FROM || pairs_of[x] >= SPARSE_PAIRS)
