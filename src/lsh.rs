@@ -722,7 +722,7 @@ fn sorted_parts(entries: &mut Vec<u64>, owner_mask: u64) -> Vec<&[u64]> {
 
 /// Drop the repeats of sorted `v` (as `Vec::dedup`), keeping the distinct
 /// values in order at its front; returns how many there are.
-fn dedup_in(v: &mut [u64]) -> usize {
+pub(crate) fn dedup_in<T: Copy + PartialEq>(v: &mut [T]) -> usize {
     let mut kept = 0;
     for i in 0..v.len() {
         if kept == 0 || v[i] != v[kept - 1] {
