@@ -439,7 +439,7 @@ fn dedup_sketched(
     fine.par_chunks_mut(CHECK_BINS)
         .zip(&with_fine)
         .for_each_init(Vec::new, |sig, (fine_out, &x)| {
-            sparse_signature(&sets[x], sig, fine_out);
+            sparse_signature(sets[x], sig, fine_out);
         });
     let mut fine_slot = vec![u32::MAX; sets.len()];
     for (at, &x) in with_fine.iter().enumerate() {
@@ -455,7 +455,7 @@ fn dedup_sketched(
     }
     let decide = |x: u32, y: u32| -> Option<f64> {
         let (x, y) = (slot[x as usize] as usize, slot[y as usize] as usize);
-        let (sx, sy) = (&sets[x], &sets[y]);
+        let (sx, sy) = (sets[x], sets[y]);
         let (small, large) = (sx.len().min(sy.len()), sx.len().max(sy.len()));
         // |A ∩ B| / |A ∪ B| <= |small| / |large|.
         if (small as f64) < t * large as f64 {
