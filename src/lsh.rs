@@ -296,7 +296,7 @@ pub(crate) struct Partitioned {
     full: Vec<(usize, Vec<u64>)>,
 }
 
-/// The room of a piece of [`Partitioned::growing`] (4 KiB).
+/// The room of a piece of a [`Partitioned::default`] (4 KiB).
 const GROWING_PIECE: usize = 512;
 
 impl Partitioned {
@@ -307,15 +307,6 @@ impl Partitioned {
         let each = each + each / 4 + 8;
         Partitioned {
             parts: (0..PARTS).map(|_| Vec::with_capacity(each)).collect(),
-            full: Vec::new(),
-        }
-    }
-
-    /// No entries yet and no room: for a producer whose share is not
-    /// known in advance, which gets pieces of [`GROWING_PIECE`] entries.
-    pub(crate) fn growing() -> Self {
-        Partitioned {
-            parts: (0..PARTS).map(|_| Vec::new()).collect(),
             full: Vec::new(),
         }
     }
@@ -364,6 +355,17 @@ impl Partitioned {
                 None => false,
             });
         });
+    }
+}
+
+impl Default for Partitioned {
+    /// No entries yet and no room: for a producer whose share is not
+    /// known in advance, which gets pieces of [`GROWING_PIECE`] entries.
+    fn default() -> Self {
+        Partitioned {
+            parts: (0..PARTS).map(|_| Vec::new()).collect(),
+            full: Vec::new(),
+        }
     }
 }
 
