@@ -16,7 +16,7 @@ use crate::lsh::{Banding, candidate_pairs_packed, owner_bits_for, pack_entry};
 use crate::minhash::{MAX_PERM, signature};
 use crate::provenance::attribute_by;
 use crate::quotes::{QuoteGroup, audit_quotes};
-use crate::shingle::{DfSketch, ShingledDoc, mix64};
+use crate::shingle::{DfAtLeast, DfSketch, ShingledDoc, mix64};
 
 /// The share of documents (one in this many) from which a shingle is too
 /// common to seed a passage: in the corpus ([`Settings::max_df_for`], at
@@ -323,13 +323,13 @@ pub fn scan_with_progress(
     give_back_memory();
     clock.record("tokenize+shingle", tokenize_time);
     clock.record("document frequency", df_time);
-    let seeds = Seeder {
-        df: df.as_ref(),
-        outlet_df: outlet_df.as_ref().map(|(odf, o)| (odf, *o)),
+    let seeds = Seeder::new(
+        df.as_ref(),
+        outlet_df.as_ref().map(|(odf, o)| (odf, *o)),
         corpus_outlet_cutoff,
         max_df,
-        outlet_keys: &outlet_keys,
-    };
+        &outlet_keys,
+    );
     if hold {
         held.par_iter_mut()
             .enumerate()
@@ -976,44 +976,91 @@ fn window_entries(
 /// documents of the corpus, nor (when the outlet rule is on) those in at
 /// least the outlet's cut-off of its documents.
 struct Seeder<'a> {
-    df: Option<&'a DfSketch>,
-    outlet_df: Option<(&'a DfSketch, &'a OutletCutoffs)>,
-    /// The outlet rule's cut-off when one outlet holds every document
-    /// (counted in `df`, there is no `outlet_df`).
-    corpus_outlet_cutoff: Option<usize>,
-    max_df: usize,
+    /// Shingles the corpus-wide rule finds common: counted more than
+    /// `max_df` times, or (one outlet holding every document) at least the
+    /// outlet rule's cut-off.
+    common: Option<DfAtLeast>,
+    /// The outlet rule: the outlet sketch, each outlet's cut-off, and
+    /// whether the outlet sketch and the corpus sketch reach the smallest
+    /// cut-off (a shingle below it in either is not common to any outlet,
+    /// so the sketches are only read for the few that reach it).
+    outlet: Option<OutletRule<'a>>,
     outlet_keys: &'a [u64],
 }
 
-impl Seeder<'_> {
+/// The outlet rule of a [`Seeder`].
+struct OutletRule<'a> {
+    odf: &'a DfSketch,
+    cutoffs: &'a OutletCutoffs,
+    df: Option<&'a DfSketch>,
+    odf_reaches: DfAtLeast,
+    df_reaches: Option<DfAtLeast>,
+}
+
+impl<'a> Seeder<'a> {
+    /// A seeder for the corpus sketch `df` (if the corpus needs one), the
+    /// outlet sketch with its cut-offs, the corpus-wide cut-off of an
+    /// outlet holding every document, and `max_df`.
+    fn new(
+        df: Option<&'a DfSketch>,
+        outlet_df: Option<(&'a DfSketch, &'a OutletCutoffs)>,
+        corpus_outlet_cutoff: Option<usize>,
+        max_df: usize,
+        outlet_keys: &'a [u64],
+    ) -> Self {
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let global = count(
+            max_df
+                .saturating_add(1)
+                .min(corpus_outlet_cutoff.unwrap_or(usize::MAX)),
+        );
+        let outlet = outlet_df.map(|(odf, cutoffs)| {
+            let least = count(cutoffs.values().copied().min().unwrap_or(usize::MAX));
+            OutletRule {
+                odf,
+                cutoffs,
+                df,
+                odf_reaches: odf.at_least(least),
+                df_reaches: df.map(|df| df.at_least(least)),
+            }
+        });
+        Seeder {
+            common: df.map(|df| df.at_least(global)),
+            outlet,
+            outlet_keys,
+        }
+    }
+
     /// Set the seeds of `d`, which is document number `doc`.
     fn set(&self, d: &mut ShingledDoc, doc: usize) {
         let ok = self.outlet_keys[doc];
-        let (df, max_df) = (self.df, self.max_df);
-        // The outlet sketch and this document's outlet's cut-off, when the
+        // The outlet rule and this document's outlet's cut-off, when the
         // rule applies to it.
-        let outlet_df = self
-            .outlet_df
-            .and_then(|(odf, cutoffs)| Some((odf, *cutoffs.get(&ok)?)));
+        let outlet = self
+            .outlet
+            .as_ref()
+            .and_then(|rule| Some((rule, *rule.cutoffs.get(&ok)?)));
         // An outlet count above the corpus-wide count is a collision in
         // the outlet sketch (likely in large corpora), so both must reach
         // the outlet threshold, as in the persistent index.
         let common = |h: u64| {
-            let global = df.map(|df| df.get(h) as usize);
-            global.is_some_and(|g| g > max_df || self.corpus_outlet_cutoff.is_some_and(|m| g >= m))
-                || outlet_df.is_some_and(|(odf, m)| {
-                    odf.get(h ^ ok) as usize >= m && global.is_none_or(|g| g >= m)
+            self.common.as_ref().is_some_and(|c| c.holds(h))
+                || outlet.is_some_and(|(rule, m)| {
+                    rule.odf_reaches.holds(h ^ ok)
+                        && rule.df_reaches.as_ref().is_none_or(|r| r.holds(h))
+                        && rule.odf.get(h ^ ok) as usize >= m
+                        && rule.df.is_none_or(|df| df.get(h) as usize >= m)
                 })
         };
-        // The counters of the shingle `AHEAD` places on are fetched while
-        // this one is looked up.
+        // The bits of the shingle `AHEAD` places on are fetched while this
+        // one is looked up.
         const AHEAD: usize = 16;
         let prefetch = |h: u64| {
-            if let Some(df) = df {
-                df.prefetch(h);
+            if let Some(c) = &self.common {
+                c.prefetch(h);
             }
-            if let Some((odf, _)) = outlet_df {
-                odf.prefetch(h ^ ok);
+            if let Some((rule, _)) = outlet {
+                rule.odf_reaches.prefetch(h ^ ok);
             }
         };
         d.shingles.iter().take(AHEAD).for_each(|&h| prefetch(h));
@@ -1360,6 +1407,71 @@ fn to_passage(x: usize, dx: &ShingledDoc, y: usize, dy: &ShingledDoc, al: &Align
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn seeds_follow_the_counts_of_both_sketches() {
+        // Small sketches, so that counts near every cut-off occur: 400
+        // documents of four outlets, drawing shingles from a pool of 600
+        // with skewed frequencies.
+        let mut next = numbers(5);
+        let keys = [0u64, 11, 22, 33];
+        let docs: Vec<(u64, Vec<u64>)> = (0..400)
+            .map(|d| {
+                let mut hs: Vec<u64> = (0..60)
+                    .map(|_| {
+                        let top = next(600) + 1;
+                        mix64(next(top) as u64)
+                    })
+                    .collect();
+                hs.sort_unstable();
+                hs.dedup();
+                (keys[d % 4], hs)
+            })
+            .collect();
+        let mut df = DfSketch::with_bits(9);
+        df.add_documents(&docs.iter().map(|(_, hs)| hs.clone()).collect::<Vec<_>>());
+        let mut odf = DfSketch::with_bits(9);
+        odf.add_documents(
+            &docs
+                .iter()
+                .map(|(k, hs)| hs.iter().map(|h| h ^ k).collect())
+                .collect::<Vec<_>>(),
+        );
+        let cutoffs: OutletCutoffs = [(11, 9), (22, 30)].into_iter().collect();
+        let outlet_keys: Vec<u64> = docs.iter().map(|(k, _)| *k).collect();
+        for (max_df, corpus_cutoff, with_df, with_outlets) in [
+            (20, None, true, true),
+            (40, Some(25), true, false),
+            (5, None, true, false),
+            (0, None, false, true),
+        ] {
+            let (df, outlets) = (
+                with_df.then_some(&df),
+                with_outlets.then_some((&odf, &cutoffs)),
+            );
+            let seeder = Seeder::new(df, outlets, corpus_cutoff, max_df, &outlet_keys);
+            let mut common = 0;
+            for (d, (k, hs)) in docs.iter().enumerate() {
+                let mut doc = ShingledDoc {
+                    shingles: hs.clone(),
+                    ..ShingledDoc::default()
+                };
+                seeder.set(&mut doc, d);
+                for (i, &h) in hs.iter().enumerate() {
+                    let g = df.map(|df| df.get(h) as usize);
+                    let expected = g
+                        .is_some_and(|g| g > max_df || corpus_cutoff.is_some_and(|m| g >= m))
+                        || outlets.and_then(|(_, c)| c.get(k)).is_some_and(|&m| {
+                            odf.get(h ^ k) as usize >= m && g.is_none_or(|g| g >= m)
+                        });
+                    assert_eq!(doc.is_common(i), expected, "{max_df} {d} {i}");
+                    common += usize::from(expected);
+                }
+            }
+            let all: usize = docs.iter().map(|(_, hs)| hs.len()).sum();
+            assert!(common > 0 && common < all, "{max_df}: {common} of {all}");
+        }
+    }
 
     #[test]
     fn parts_keep_within_the_budget_and_cover_every_document() {

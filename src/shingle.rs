@@ -213,6 +213,26 @@ mod tests {
     }
 
     #[test]
+    fn the_bit_table_answers_as_the_sketch_does() {
+        // Small rows (many hashes to a counter) and a few hashes counted
+        // past the 16-bit counters' saturation.
+        let mut docs: Vec<Vec<u64>> = (0..300u64)
+            .map(|d| (0..40 + d % 60).map(|i| mix64(i * (d % 9 + 1))).collect())
+            .collect();
+        docs.extend((0..70_000u64).map(|_| vec![mix64(1), mix64(5)]));
+        let mut sketch = DfSketch::with_bits(12);
+        sketch.add_documents(&docs);
+        assert_eq!(sketch.get(mix64(5)), u32::from(u16::MAX));
+        let probes: Vec<u64> = (0..3000u64).map(|i| mix64(i % 700 * (i % 9 + 1))).collect();
+        for count in [0, 1, 2, 3, 5, 8, 13, 40, 301, 65_535, 65_536, u32::MAX] {
+            let table = sketch.at_least(count);
+            for &h in &probes {
+                assert_eq!(table.holds(h), sketch.get(h) >= count, "{h:x} at {count}");
+            }
+        }
+    }
+
+    #[test]
     fn sketch_size_follows_the_increments() {
         assert_eq!(DfSketch::for_increments(0).bits(), DF_BITS);
         assert_eq!(DfSketch::for_increments(60_000_000).bits(), DF_BITS);
@@ -488,8 +508,7 @@ impl DfSketch {
 
     #[inline]
     fn slots(&self, h: u64) -> [usize; 2] {
-        let mask = (1u64 << self.bits) - 1;
-        [(h & mask) as usize, ((h >> 32) & mask) as usize]
+        slots(self.bits, h)
     }
 
     /// Count one document's distinct shingles (each hash once per document).
@@ -563,14 +582,60 @@ impl DfSketch {
         }
     }
 
-    /// Ask the processor to bring `h`'s counters into cache: a lookup a
-    /// few shingles ahead of [`DfSketch::get`] hides the memory latency of
-    /// two random reads in a large table.
+    /// Number of documents holding `h` (an upper bound).
+    #[inline]
+    pub fn get(&self, h: u64) -> u32 {
+        let [s0, s1] = self.slots(h);
+        self.rows[0][s0].min(self.rows[1][s1]) as u32
+    }
+
+    /// Which hashes this sketch counts at least `count` times, as a table
+    /// of one bit per counter ([`DfAtLeast`]).
+    pub(crate) fn at_least(&self, count: u32) -> DfAtLeast {
+        let rows = self.rows.each_ref().map(|row| {
+            row.par_chunks(64)
+                .map(|counters| {
+                    counters.iter().enumerate().fold(0u64, |bits, (i, &c)| {
+                        bits | u64::from(u32::from(c) >= count) << i
+                    })
+                })
+                .collect()
+        });
+        DfAtLeast {
+            rows,
+            bits: self.bits,
+        }
+    }
+}
+
+/// Whether a [`DfSketch`] counts a hash at least some number of times,
+/// one bit per counter: a sixteenth of the sketch (a megabyte for the
+/// default rows, which a core's cache holds, where the sketch's 16 MB are
+/// a random read in a far cache per lookup). `holds(h)` is exactly
+/// `sketch.get(h) >= count`: the smaller of two counters reaches a count
+/// when both do.
+pub(crate) struct DfAtLeast {
+    rows: [Vec<u64>; 2],
+    bits: u32,
+}
+
+impl DfAtLeast {
+    /// Does the sketch count `h` at least the count this table was made
+    /// for?
+    #[inline]
+    pub(crate) fn holds(&self, h: u64) -> bool {
+        let [s0, s1] = slots(self.bits, h);
+        self.rows[0][s0 >> 6] >> (s0 & 63) & 1 == 1 && self.rows[1][s1 >> 6] >> (s1 & 63) & 1 == 1
+    }
+
+    /// Ask the processor to bring `h`'s bits into cache: a lookup a few
+    /// shingles ahead of [`DfAtLeast::holds`] hides the latency of two
+    /// random reads when the table is larger than the cache.
     #[inline]
     pub(crate) fn prefetch(&self, h: u64) {
         #[cfg(target_arch = "x86_64")]
-        for (row, slot) in self.slots(h).into_iter().enumerate() {
-            let p = self.rows[row][slot..].as_ptr().cast::<i8>();
+        for (row, slot) in slots(self.bits, h).into_iter().enumerate() {
+            let p = self.rows[row][slot >> 6..].as_ptr().cast::<i8>();
             // SAFETY: SSE is part of every x86_64 target, and a prefetch
             // is only a hint: it reads nothing and cannot fault (the
             // pointer is into the table anyway).
@@ -579,11 +644,12 @@ impl DfSketch {
         #[cfg(not(target_arch = "x86_64"))]
         let _ = h;
     }
+}
 
-    /// Number of documents holding `h` (an upper bound).
-    #[inline]
-    pub fn get(&self, h: u64) -> u32 {
-        let [s0, s1] = self.slots(h);
-        self.rows[0][s0].min(self.rows[1][s1]) as u32
-    }
+/// The counter `h` goes to in each row of a sketch with rows of `2^bits`
+/// counters.
+#[inline]
+fn slots(bits: u32, h: u64) -> [usize; 2] {
+    let mask = (1u64 << bits) - 1;
+    [(h & mask) as usize, ((h >> 32) & mask) as usize]
 }
