@@ -4,7 +4,8 @@
     python3 bench/score.py TRUTH.json CORPUS_BYTES NAME=PAIRS.json:TIME.txt ...
 
 PAIRS.json is peers.py output or a `wiretrace dedup --format json` report;
-TIME.txt is the `/usr/bin/time -v` log of that run (wall time, peak RSS),
+TIME.txt is the `/usr/bin/time -v` log of that run (peak RSS, and wall time
+to 10 ms unless compare.sh added its own, to the microsecond),
 or several logs separated by commas (runs of the same tool): the median
 wall time and the largest peak RSS are reported, with the number of runs.
 """
@@ -20,8 +21,16 @@ def pairs_of(path):
 
 def time_of(path):
     text = open(path).read()
+    # compare.sh's own timing (microseconds) when the log has it; else
+    # /usr/bin/time's (10 ms steps).
+    precise = re.search(r"Wall seconds \(bench/compare.sh\): ([\d.]+)", text)
     m = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", text)
-    wall = (int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))) if m else float("nan")
+    if precise:
+        wall = float(precise.group(1))
+    elif m:
+        wall = int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+    else:
+        wall = float("nan")
     r = re.search(r"Maximum resident set size \(kbytes\): (\d+)", text)
     return wall, (int(r.group(1)) / 1024 if r else float("nan"))
 
@@ -45,7 +54,7 @@ def main():
     print(f"{'tool':<12}{'wall s':>9}{'MB/s':>9}{'RSS MB':>9}{'recall':>9}{'precision':>10}{'pairs':>8}{'wiretrace ×':>13}")
     for name, wall, mbs, rss, rec, prec, n in rows:
         ratio = f"{wall / ours[1]:.1f}" if ours and ours[1] else "-"
-        print(f"{name:<12}{wall:>9.2f}{mbs:>9.1f}{rss:>9.0f}{rec:>9.4f}{prec:>10.4f}{n:>8}{ratio:>13}")
+        print(f"{name:<12}{wall:>9.3f}{mbs:>9.1f}{rss:>9.0f}{rec:>9.4f}{prec:>10.4f}{n:>8}{ratio:>13}")
 
 
 if __name__ == "__main__":
