@@ -936,6 +936,9 @@ fn window_entries(
             let mut out = Vec::new();
             let mut windows = 0;
             each(d, &mut |doc| {
+                // Room for every window's keys at once (a vector grown by
+                // doubling leaves its outgrown copies, fresh pages each).
+                out.reserve_exact(windows_of(doc.seeds.len(), s.window).count() * s.banding.bands);
                 windows = for_each_window(doc, s, |keys| {
                     out.extend(keys.iter().map(|&k| pack_entry(k, owner, owner_bits)))
                 });
