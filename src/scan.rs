@@ -12,7 +12,9 @@ use crate::align::{AlignParams, Alignment, Passage, Witness, align_pair};
 use crate::cluster::{Cluster, cluster_passages};
 use crate::corpus::{Corpus, Document, Skipped};
 use crate::error::{Error, Result};
-use crate::lsh::{Banding, candidate_pairs_packed, owner_bits_for, pack_entry};
+use crate::lsh::{
+    Banding, Entries, append_pieces, candidate_pairs_packed, owner_bits_for, pack_entry,
+};
 use crate::minhash::{MAX_PERM, signature};
 use crate::provenance::attribute_by;
 use crate::quotes::{QuoteGroup, audit_quotes};
@@ -344,9 +346,8 @@ pub fn scan_with_progress(
     // of its shingles are too common to seed is marked as it goes.
     let marks = (!hold).then(|| CommonMarks::new(&fingerprints));
     let owner_bits = owner_bits_for(n);
-    let mut entries: Vec<u64> = Vec::new();
     let mut windows = 0;
-    if let Some(marks) = &marks {
+    let entries = if let Some(marks) = &marks {
         let each = |d: usize, f: &mut dyn FnMut(&ShingledDoc)| {
             let (mut s, _) = shingle_one(&documents[d], settings.ngram, false)?;
             seeds.set(&mut s, d);
@@ -354,23 +355,25 @@ pub fn scan_with_progress(
             f(&s);
             Ok(())
         };
+        // In parts, each part's entries are gathered into one vector
+        // before the next part is signed.
+        let mut entries: Vec<u64> = Vec::new();
         for part in &parts {
-            windows += window_entries(
-                part.clone(),
-                &each,
-                settings,
-                owner_bits,
-                progress,
-                &mut entries,
-            )?;
+            let (pieces, signed) =
+                window_entries(part.clone(), &each, settings, owner_bits, progress)?;
+            append_pieces(&mut entries, pieces);
+            windows += signed;
         }
+        Entries::Whole(entries)
     } else {
         let each = |d: usize, f: &mut dyn FnMut(&ShingledDoc)| {
             f(&held[d]);
             Ok(())
         };
-        windows += window_entries(0..n, &each, settings, owner_bits, progress, &mut entries)?;
-    }
+        let (pieces, signed) = window_entries(0..n, &each, settings, owner_bits, progress)?;
+        windows += signed;
+        Entries::Pieces(pieces)
+    };
     progress.finish();
     parts_clock.lap("signatures+LSH: window signatures");
     // The sketches are not looked at again (alignment reads the marks):
@@ -918,17 +921,16 @@ type OutletCutoffs = std::collections::BTreeMap<u64, usize>;
 /// callback (held, or shingled for the call and let go).
 type EachShingled<'a> = dyn Fn(usize, &mut dyn FnMut(&ShingledDoc)) -> Result<()> + Sync + 'a;
 
-/// Sign the windows of documents `range` (given by `each`) and push their
-/// band keys, packed with the document number by [`pack_entry`], onto
-/// `entries`, in document order. Returns the number of windows signed.
+/// Sign the windows of documents `range` (given by `each`): each
+/// document's band keys, packed with its number by [`pack_entry`], in
+/// document order; and the number of windows signed.
 fn window_entries(
     range: Range<usize>,
     each: &EachShingled,
     s: &Settings,
     owner_bits: u32,
     progress: &dyn Progress,
-    entries: &mut Vec<u64>,
-) -> Result<usize> {
+) -> Result<(Vec<Vec<u64>>, usize)> {
     let per_doc = range
         .into_par_iter()
         .map(|d| {
@@ -947,32 +949,8 @@ fn window_entries(
             Ok((out, windows))
         })
         .collect::<Result<Vec<(Vec<u64>, usize)>>>()?;
-    // Appended by all threads, each document's entries to their own
-    // place: one thread copying them took a third of this stage (Reuters:
-    // 2.3 million entries, 11 ms of 38), most of it faulting in the
-    // vector's fresh pages.
-    let at = entries.len();
-    let total: usize = per_doc.iter().map(|x| x.0.len()).sum();
-    // Grown as `extend` grows it (doubling): grown exactly, each part's
-    // entries moved the whole vector again, and the last move, at nearly
-    // its full size, held it twice (a million documents: a peak of 2.11 GB
-    // instead of 1.73).
-    entries.reserve(total);
-    let places = crate::split_lengths(
-        &mut entries.spare_capacity_mut()[..total],
-        per_doc.iter().map(|x| x.0.len()),
-    );
-    per_doc.par_iter().zip(places).for_each(|((e, _), place)| {
-        for (slot, &v) in place.iter_mut().zip(e) {
-            slot.write(v);
-        }
-    });
-    // SAFETY: the `total` places after the first `at` were all written
-    // just above (the documents' lengths add up to `total`).
-    unsafe { entries.set_len(at + total) };
     let windows = per_doc.iter().map(|x| x.1).sum();
-    per_doc.into_par_iter().for_each(drop);
-    Ok(windows)
+    Ok((per_doc.into_iter().map(|x| x.0).collect(), windows))
 }
 
 /// Decides which shingles seed alignment: not those in more than `max_df`
