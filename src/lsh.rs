@@ -694,10 +694,12 @@ fn for_each_bucket(sorted: &[u64], owner_mask: u64, mut f: impl FnMut(&[u64])) {
     }
 }
 
-/// Sort packed entries, drop repeats (one owner entered twice in a
-/// bucket) and the entries of one-owner buckets ([`keep_shared`]), and cut
-/// the rest into the 256 runs of equal top byte, for buckets to be scanned
-/// in parallel. Nothing crosses a partition (a bucket's entries share
+/// Sort packed entries already spread into partitions by their top byte
+/// (each starting at `starts`, as [`partition`] leaves them), drop repeats
+/// (one owner entered twice in a bucket) and the entries of one-owner
+/// buckets ([`keep_shared`]), and cut the rest into the 256 runs of equal
+/// top byte, for buckets to be scanned in parallel. Nothing crosses a
+/// partition (a bucket's entries share
 /// their key, so its top byte), so each partition is sorted and cleared on
 /// its own, in parallel; the kept entries are then moved down together.
 fn sorted_parts(entries: &mut Vec<u64>, starts: [usize; 257], owner_mask: u64) -> Vec<&[u64]> {

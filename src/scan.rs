@@ -961,20 +961,28 @@ struct Seeder<'a> {
     /// `max_df` times, or (one outlet holding every document) at least the
     /// outlet rule's cut-off.
     common: Option<DfAtLeast>,
-    /// The outlet rule: the outlet sketch, each outlet's cut-off, and
-    /// whether the outlet sketch and the corpus sketch reach the smallest
-    /// cut-off (a shingle below it in either is not common to any outlet,
-    /// so the sketches are only read for the few that reach it).
+    /// The outlet rule, when it is on.
     outlet: Option<OutletRule<'a>>,
+    /// Each document's outlet key.
     outlet_keys: &'a [u64],
 }
 
-/// The outlet rule of a [`Seeder`].
+/// The outlet rule of a [`Seeder`]: a shingle is common to an outlet
+/// when both the outlet sketch (its hash keyed by the outlet) and the
+/// corpus sketch count it at least the outlet's cut-off. Cut-offs differ
+/// from outlet to outlet, so the one-bit tables are made for the smallest:
+/// a shingle below it in either sketch is common to no outlet, and only
+/// the few that reach it are looked up in the sketches.
 struct OutletRule<'a> {
+    /// The outlet sketch.
     odf: &'a DfSketch,
+    /// Each outlet's cut-off (outlets under the rule only).
     cutoffs: &'a OutletCutoffs,
+    /// The corpus sketch, when the corpus needs one.
     df: Option<&'a DfSketch>,
+    /// The outlet sketch's counts reaching the smallest cut-off.
     odf_reaches: DfAtLeast,
+    /// The corpus sketch's counts reaching the smallest cut-off.
     df_reaches: Option<DfAtLeast>,
 }
 
