@@ -777,11 +777,18 @@ fn keep_shared(sorted: &mut [u64], owner_mask: u64) -> usize {
 /// thread at a cache miss or so per entry (Reuters' `scan`, 2.3 million
 /// window entries: 33 ms, a tenth of the run).
 fn partition(entries: &mut Vec<u64>) -> [usize; 257] {
-    if entries.len() > SCATTER_MAX || rayon::current_num_threads() == 1 {
-        partition_in_place(entries)
-    } else {
+    if by_copy(entries.len()) {
         partition_scattered(entries)
+    } else {
+        partition_in_place(entries)
     }
+}
+
+/// Are `total` entries partitioned by a copy on all threads (rather than
+/// in place on one)? Up to [`SCATTER_MAX`], when there is more than one
+/// thread.
+fn by_copy(total: usize) -> bool {
+    total <= SCATTER_MAX && rayon::current_num_threads() > 1
 }
 
 /// Most entries [`partition`] copies rather than permutes in place: the
@@ -819,7 +826,7 @@ fn partitioned(entries: Entries) -> (Vec<u64>, [usize; 257]) {
         }
         Entries::Pieces(pieces) => {
             let total: usize = pieces.iter().map(Vec::len).sum();
-            if total <= SCATTER_MAX && rayon::current_num_threads() > 1 {
+            if by_copy(total) {
                 let chunks = pieces_in_chunks(&pieces, total);
                 let scattered = scatter(&chunks, total);
                 drop(chunks);

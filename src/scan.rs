@@ -949,8 +949,8 @@ fn window_entries(
             Ok((out, windows))
         })
         .collect::<Result<Vec<(Vec<u64>, usize)>>>()?;
-    let windows = per_doc.iter().map(|x| x.1).sum();
-    Ok((per_doc.into_iter().map(|x| x.0).collect(), windows))
+    let (pieces, windows): (Vec<Vec<u64>>, Vec<usize>) = per_doc.into_iter().unzip();
+    Ok((pieces, windows.iter().sum()))
 }
 
 /// Decides which shingles seed alignment: not those in more than `max_df`
