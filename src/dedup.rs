@@ -16,11 +16,9 @@ use std::io::Write;
 
 use crate::corpus::{Corpus, Document, ReadOptions, Skipped, read_corpus_with};
 use crate::error::{Error, Result};
-use crate::lsh::{
-    Banding, Partitioned, bucket_partitioned, dedup_in, each_pair, pack_entry, pack_pair,
-};
+use crate::lsh::{Banding, bucket_bands, dedup_in, each_pair, pack_entry, pack_pair};
 use crate::minhash::{MAX_PERM, signature};
-use crate::shingle::shingle_hashes;
+use crate::shingle::{mix64, shingle_hashes};
 use crate::text::{Token, tokenize};
 use std::path::PathBuf;
 
@@ -94,13 +92,11 @@ pub struct DedupReport {
 /// hashed: one [`Slot`] per thread, each document in the slot of the
 /// thread that hashed it, numbered in the order it came.
 ///
-/// Nothing is held per document: a thread's band keys go straight into
-/// the LSH entries it will hand to the bucketing (with the document's
-/// number in its slot where its owner goes, fixed up in place once the
-/// documents' order is known), and its signatures and fingerprints into
-/// large pieces. Held per document instead (a sketch of three vectors),
-/// the keys were copied once more into the entries, and on Reuters the
-/// two copies were 21 MB of `dedup`'s ~70 MB peak.
+/// Nothing is held per document: a thread's signatures and fingerprints
+/// go into large pieces. No band key is kept: the keys are made from the
+/// signatures one band at a time when the documents are bucketed
+/// ([`band_entries`]); kept, all bands' entries were on Reuters 12 MB of
+/// `dedup`'s 55 MB peak (and at a million documents, half a gigabyte).
 struct Sketches {
     /// One slot per pool thread, and one for any other thread.
     slots: Vec<std::sync::Mutex<Slot>>,
@@ -109,15 +105,16 @@ struct Sketches {
 /// What one thread hashed ([`Sketches`]).
 #[derive(Default)]
 struct Slot {
-    /// Each document's band keys as LSH entries: a key's high 32 bits
-    /// and, in the low 32 where the owner goes ([`OWNER_BITS`]), the
-    /// document's number in this slot.
-    entries: Partitioned,
-    /// The low byte of each bin's minimum (b-bit MinHash, Li & König
-    /// 2010: a pair agrees on a byte with probability J + (1 - J) / 256,
-    /// corrected for in `estimate`), `k` per document (zeros when it has
-    /// no shingle), [`SIGS_PER_PIECE`] documents a piece.
-    sigs: Vec<Vec<u8>>,
+    /// The low 16 bits of each bin's minimum (zeros for a document with no
+    /// shingle), in pieces of [`SIGS_PER_PIECE`] documents, each piece
+    /// column by column: bin `c` of the piece's document `at` is at
+    /// `c * SIGS_PER_PIECE + at`, so that a band's values for all the
+    /// documents are a few runs of memory ([`Slot::column`]). The band keys
+    /// are made from them ([`band_key`]), and the signature check reads
+    /// their low bytes (b-bit MinHash, Li & König 2010: a pair agrees on a
+    /// byte with probability J + (1 - J) / 256, corrected for in
+    /// `estimate`).
+    sigs: Vec<Vec<u16>>,
     /// The documents' shingles as 32-bit fingerprints, for the exact
     /// check, each document's contiguous within a piece.
     prints: Vec<Vec<u32>>,
@@ -131,8 +128,8 @@ const SIGS_PER_PIECE: usize = 1024;
 /// piece of its own).
 const PRINTS_PER_PIECE: usize = 1 << 16;
 /// Owner bits of dedup's LSH entries: the owners are `u32`. The key keeps
-/// 32 bits, so two bands' keys meet by chance once in 2^32 (on Reuters a
-/// few spurious candidates, which the signature check drops).
+/// 32 bits, so two keys of a band meet by chance once in 2^32 (a spurious
+/// candidate now and then, which the signature check drops).
 const OWNER_BITS: u32 = 32;
 
 /// Where a document's sketch is: its slot and its number there.
@@ -143,24 +140,17 @@ struct Place {
 }
 
 impl Slot {
-    /// Keep one document's fingerprints (`shingles`' low 32 bits), the low
-    /// bytes of its signature and its band keys; returns its number.
-    fn push(&mut self, shingles: &[u64], sig: Option<&[u64]>, keys: &[u64], k: usize) -> u32 {
+    /// Keep one document's fingerprints (`shingles`' low 32 bits) and the
+    /// low 16 bits of its signature's values; returns its number.
+    fn push(&mut self, shingles: &[u64], sig: Option<&[u64]>, k: usize) -> u32 {
         let seq = self.spans.len() as u32;
-        for &key in keys {
-            self.entries.push(pack_entry(key, seq, OWNER_BITS));
+        let at = seq as usize % SIGS_PER_PIECE;
+        if at == 0 {
+            self.sigs.push(vec![0; k * SIGS_PER_PIECE]);
         }
-        if self
-            .sigs
-            .last()
-            .is_none_or(|piece| piece.len() == SIGS_PER_PIECE * k)
-        {
-            self.sigs.push(Vec::with_capacity(SIGS_PER_PIECE * k));
-        }
-        if let Some(piece) = self.sigs.last_mut() {
-            match sig {
-                Some(sig) => piece.extend(sig.iter().map(|&v| v as u8)),
-                None => piece.resize(piece.len() + k, 0),
+        if let (Some(sig), Some(piece)) = (sig, self.sigs.last_mut()) {
+            for (column, &v) in piece.chunks_exact_mut(SIGS_PER_PIECE).zip(sig) {
+                column[at] = v as u16;
             }
         }
         let n = shingles.len();
@@ -180,10 +170,18 @@ impl Slot {
         seq
     }
 
-    /// Document `seq`'s signature bytes.
-    fn sig(&self, seq: u32, k: usize) -> &[u8] {
+    /// Document `seq`'s signature values (their low 16 bits).
+    fn sig(&self, seq: u32) -> impl Iterator<Item = u16> + '_ {
         let (piece, at) = (seq as usize / SIGS_PER_PIECE, seq as usize % SIGS_PER_PIECE);
-        &self.sigs[piece][at * k..(at + 1) * k]
+        self.sigs[piece]
+            .chunks_exact(SIGS_PER_PIECE)
+            .map(move |column| column[at])
+    }
+
+    /// Bin `c` of the documents of piece `piece`, by their place in it.
+    #[inline]
+    fn column(&self, piece: usize, c: usize) -> &[u16] {
+        &self.sigs[piece][c * SIGS_PER_PIECE..(c + 1) * SIGS_PER_PIECE]
     }
 
     /// Document `seq`'s fingerprints.
@@ -205,23 +203,19 @@ impl Sketches {
 
     /// Hash a document for dedup, keep its sketch in this thread's slot,
     /// and release its text (nothing after this reads it).
-    fn sketch(&self, d: &mut Document, s: &DedupSettings, banding: &Banding) -> Place {
+    fn sketch(&self, d: &mut Document, s: &DedupSettings) -> Place {
         SCRATCH.with(|scratch| {
-            let (tokens, shingles, sig, keys) = &mut *scratch.borrow_mut();
+            let (tokens, shingles, sig) = &mut *scratch.borrow_mut();
             tokenize(&d.text, tokens);
             d.text = String::new();
             shingle_hashes(tokens, s.ngram, shingles);
             let any = signature(shingles.iter().copied(), s.num_perm, sig);
-            keys.clear();
-            if any {
-                banding.keys(sig, keys);
-            }
             let last = self.slots.len() - 1;
             let slot = rayon::current_thread_index().map_or(last, |t| t.min(last));
             let mut kept = self.slots[slot]
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let seq = kept.push(shingles, any.then_some(&sig[..]), keys, s.num_perm);
+            let seq = kept.push(shingles, any.then_some(&sig[..]), s.num_perm);
             Place {
                 slot: slot as u32,
                 seq,
@@ -241,13 +235,13 @@ impl Sketches {
     }
 }
 
-/// Per-thread buffers for [`Sketches::sketch`]: tokens, shingles, the
-/// signature and the band keys.
-type Scratch = (Vec<Token>, Vec<u64>, Vec<u64>, Vec<u64>);
+/// Per-thread buffers for [`Sketches::sketch`]: tokens, shingles and the
+/// signature.
+type Scratch = (Vec<Token>, Vec<u64>, Vec<u64>);
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
+        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
 }
 
 /// Check the settings and choose the banding: bands narrow enough that a
@@ -281,7 +275,7 @@ pub fn dedup(corpus: Corpus, s: &DedupSettings) -> Result<DedupReport> {
             if d.is_spilled() {
                 d.text = d.load_text()?.into_owned();
             }
-            Ok(sketches.sketch(d, s, &banding))
+            Ok(sketches.sketch(d, s))
         })
         .collect::<Result<Vec<Place>>>()?;
     clock.lap("dedup: tokenize, shingle, signature");
@@ -304,7 +298,7 @@ pub fn dedup_paths(
     let banding = banding_for(s)?;
     let mut clock = crate::scan::Stopwatch::new();
     let sketches = Sketches::new();
-    let (corpus, places) = read_corpus_with(paths, options, |d| sketches.sketch(d, s, &banding))?;
+    let (corpus, places) = read_corpus_with(paths, options, |d| sketches.sketch(d, s))?;
     clock.lap("dedup: read and hash");
     Ok(dedup_sketched(
         corpus.documents,
@@ -329,32 +323,13 @@ fn dedup_sketched(
     let k = s.num_perm;
     let n = documents.len();
     let mut slots = sketches.into_slots();
-    // Each slot's documents' indices (`u32::MAX`: a document dropped as
-    // a repeated id after it was hashed).
-    let owners = per_slot(&slots, places.iter().copied().zip(0..));
-    // The band keys become LSH entries of the documents' indices, in
-    // place; the signatures are put side by side, in `documents` order.
-    let owner_mask = (1u64 << OWNER_BITS) - 1;
-    let producers: Vec<Partitioned> = slots
-        .iter_mut()
-        .zip(&owners)
-        .map(|(slot, owners)| {
-            let mut entries = std::mem::take(&mut slot.entries);
-            entries.rewrite(|e| {
-                let owner = owners[(e & owner_mask) as usize];
-                (owner != u32::MAX).then_some((e & !owner_mask) | u64::from(owner))
-            });
-            entries
-        })
-        .collect();
-    drop(owners);
+    // The signatures' low bytes, side by side in `documents` order.
     let mut sigs = vec![0u8; n * k];
-    sigs.par_chunks_mut(k)
-        .zip(places)
-        .for_each(|(out, p)| out.copy_from_slice(slots[p.slot as usize].sig(p.seq, k)));
-    for slot in &mut slots {
-        slot.sigs = Vec::new();
-    }
+    sigs.par_chunks_mut(k).zip(places).for_each(|(out, p)| {
+        for (b, v) in out.iter_mut().zip(slots[p.slot as usize].sig(p.seq)) {
+            *b = v as u8;
+        }
+    });
     // Candidates are checked against the signatures as they leave their
     // buckets. A pair whose estimate is more than Z standard errors (of
     // a K-value estimate at the threshold, the worst case for a pair on
@@ -388,10 +363,30 @@ fn dedup_sketched(
             gathered_pairs(owners, &local, k, min_same, pairs);
         }
     };
-    let (candidates, _) = bucket_partitioned(producers, OWNER_BITS, usize::MAX, &visit);
+    // Band by band, each document with a shingle is entered under its
+    // band key, by its index in `documents`: each slot's documents' indices
+    // (`u32::MAX`: a document with no shingle, or dropped as a repeated id
+    // after it was hashed).
+    let mut owners = per_slot(&slots, places.iter().copied().zip(0..));
+    for (slot, owners) in slots.iter().zip(&mut owners) {
+        for (owner, span) in owners.iter_mut().zip(&slot.spans) {
+            if span[2] == 0 {
+                *owner = u32::MAX;
+            }
+        }
+    }
+    let band_entries = |b: usize, out: &mut Vec<u64>| {
+        band_entries(&slots, &owners, &Band::new(&banding, b, k), out);
+    };
+    let candidates = bucket_bands(banding.bands, OWNER_BITS, &band_entries, &visit);
+    drop(owners);
+    for slot in &mut slots {
+        slot.sigs = Vec::new();
+    }
     let checked: Vec<(u32, u32, Option<f64>)> = candidates
         .into_par_iter()
-        .map(|(x, y)| {
+        .map(|pair| {
+            let (x, y) = ((pair >> 32) as u32, pair as u32);
             let e = estimate(sig_of(x), sig_of(y));
             (x, y, (margin > 0.0 && e >= t + margin).then_some(e))
         })
@@ -488,6 +483,67 @@ fn dedup_sketched(
         clusters,
         banding,
     }
+}
+
+/// One band of a banding over signatures of `k` values: which values it
+/// covers and its salt.
+struct Band {
+    /// The values' positions: `rows` consecutive ones from `b * k / bands`,
+    /// wrapping around the end (as [`Banding::keys`] cuts its bands).
+    cols: Vec<usize>,
+    /// Mixed into the key, so that equal values in different bands give
+    /// different keys.
+    salt: u64,
+}
+
+impl Band {
+    /// Band `b` of `banding`.
+    fn new(banding: &Banding, b: usize, k: usize) -> Band {
+        let start = b * k / banding.bands.max(1);
+        Band {
+            cols: (0..banding.rows).map(|j| (start + j) % k).collect(),
+            salt: mix64(b as u64 ^ 0xB0A7_DEED),
+        }
+    }
+}
+
+/// Push the LSH entries of `band` for the documents of `slots`: each
+/// document's band key ([`band_key`]) packed with its owner, from `owners`
+/// (one per document of each slot; `u32::MAX`: no entry).
+fn band_entries(slots: &[Slot], owners: &[Vec<u32>], band: &Band, out: &mut Vec<u64>) {
+    let mut columns: Vec<&[u16]> = Vec::with_capacity(band.cols.len());
+    for (slot, owners) in slots.iter().zip(owners) {
+        for (piece, owners) in owners.chunks(SIGS_PER_PIECE).enumerate() {
+            columns.clear();
+            columns.extend(band.cols.iter().map(|&c| slot.column(piece, c)));
+            for (at, &owner) in owners.iter().enumerate() {
+                if owner != u32::MAX {
+                    let key = band_key(&columns, at, band.salt);
+                    out.push(pack_entry(key, owner, OWNER_BITS));
+                }
+            }
+        }
+    }
+}
+
+/// The band key of document `at` of `columns` (a band's columns of
+/// signature values, [`Slot::column`]): four values at a time packed into
+/// one number and mixed in. Two signatures equal in the band get the same
+/// key; unequal ones, the same key once in 2^64 (before the key is cut to
+/// its high 32 bits by [`pack_entry`]).
+///
+/// Sixteen bits of each value, not all of it: a pair unequal on a value
+/// agrees on its low 16 bits by chance once in 65,536, so a band of `r`
+/// rows adds such a candidate once in 65,536^r (the signature check drops
+/// it), and the keys need no copy of the whole 64-bit signatures.
+#[inline]
+fn band_key(columns: &[&[u16]], at: usize, salt: u64) -> u64 {
+    columns.chunks(4).fold(salt, |h, four| {
+        let packed = four
+            .iter()
+            .fold(0u64, |p, column| p << 16 | u64::from(column[at]));
+        mix64(h ^ packed)
+    })
 }
 
 /// For each slot, a value per document it holds: `value` for the
@@ -960,7 +1016,7 @@ mod tests {
             line("a", base),
             line("b", &edited),
             "{not json".to_string(),
-            // Hashed before it is dropped: its band keys must go with it
+            // Hashed before it is dropped: it must enter no band's buckets
             // (a near-duplicate of "c", it would make a pair otherwise).
             line(
                 "a",
@@ -1013,36 +1069,90 @@ mod tests {
             // Half the documents repeat fingerprints.
             let range = if d % 2 == 0 { u64::MAX } else { 500 };
             let shingles: Vec<u64> = (0..len).map(|_| rng(range)).collect();
-            let sig: Vec<u64> = (0..k).map(|_| rng(u64::MAX)).collect();
-            let keys: Vec<u64> = (0..d % 4).map(|_| rng(u64::MAX)).collect();
+            // Values whose low 16 bits are one of three, so that bands
+            // of two documents are often equal.
+            let sig: Vec<u64> = (0..k).map(|_| rng(u64::MAX) << 16 | rng(3)).collect();
             let with_sig = !shingles.is_empty();
-            let seq = slot.push(&shingles, with_sig.then_some(&sig[..]), &keys, k);
+            let seq = slot.push(&shingles, with_sig.then_some(&sig[..]), k);
             assert_eq!(seq as usize, pushed.len());
-            pushed.push((shingles, with_sig.then_some(sig), keys));
+            pushed.push((shingles, with_sig.then_some(sig)));
         }
-        for (seq, (shingles, sig, _)) in pushed.iter().enumerate() {
-            let prints: Vec<u32> = shingles.iter().map(|&h| h as u32).collect();
-            assert_eq!(slot.prints(seq as u32), prints);
-            let bytes: Vec<u8> = match sig {
-                Some(sig) => sig.iter().map(|&v| v as u8).collect(),
-                None => vec![0; k],
-            };
-            assert_eq!(slot.sig(seq as u32, k), bytes);
-        }
-        // Every key is an entry of its document's number.
-        let mut want: Vec<u64> = pushed
+        let values: Vec<Option<Vec<u16>>> = pushed
             .iter()
-            .enumerate()
-            .flat_map(|(seq, (_, _, keys))| {
-                keys.iter()
-                    .map(move |&key| pack_entry(key, seq as u32, OWNER_BITS))
+            .map(|(_, sig)| {
+                sig.as_ref()
+                    .map(|sig| sig.iter().map(|&v| v as u16).collect())
             })
             .collect();
-        let entries = std::mem::take(&mut slot.entries);
-        let mut got = crate::lsh::each_partition(vec![entries], |part| part).concat();
-        want.sort_unstable();
-        got.sort_unstable();
-        assert_eq!(got, want);
+        for (seq, ((shingles, _), values)) in pushed.iter().zip(&values).enumerate() {
+            let prints: Vec<u32> = shingles.iter().map(|&h| h as u32).collect();
+            assert_eq!(slot.prints(seq as u32), prints);
+            let want = values.clone().unwrap_or_else(|| vec![0; k]);
+            assert_eq!(slot.sig(seq as u32).collect::<Vec<u16>>(), want);
+        }
+        // Band entries: one per document with a signature, under its own
+        // number (here its owner, shifted), and two documents share a key
+        // exactly when their values in the band are equal. Overlapping
+        // bands: the last ones wrap around the end.
+        let banding = Banding { bands: 10, rows: 3 };
+        let owners: Vec<Vec<u32>> = vec![
+            values
+                .iter()
+                .enumerate()
+                .map(|(seq, v)| {
+                    if v.is_some() {
+                        seq as u32 + 7
+                    } else {
+                        u32::MAX
+                    }
+                })
+                .collect(),
+        ];
+        let slots = [slot];
+        let mut keys_of_bands = Vec::new();
+        for b in 0..banding.bands {
+            let band = Band::new(&banding, b, k);
+            let start = b * k / banding.bands;
+            let cols: Vec<usize> = (start..start + 3).map(|c| c % k).collect();
+            assert_eq!(band.cols, cols);
+            let mut entries = Vec::new();
+            band_entries(&slots, &owners, &band, &mut entries);
+            let mut key = vec![None; values.len()];
+            for &e in &entries {
+                let seq = (e as u32 - 7) as usize;
+                assert!(key[seq].is_none() && values[seq].is_some());
+                key[seq] = Some(e >> OWNER_BITS);
+            }
+            assert_eq!(entries.len(), values.iter().flatten().count());
+            let in_band = |v: &Vec<u16>| cols.iter().map(|&c| v[c]).collect::<Vec<u16>>();
+            for x in (0..values.len()).step_by(41) {
+                for y in 0..values.len() {
+                    if let (Some(vx), Some(vy)) = (&values[x], &values[y]) {
+                        assert_eq!(
+                            key[x] == key[y],
+                            in_band(vx) == in_band(vy),
+                            "band {b}, {x} {y}"
+                        );
+                    }
+                }
+            }
+            keys_of_bands.push(key);
+        }
+        // Equal values in two bands give different keys.
+        let (c0, c1) = (
+            Band::new(&banding, 0, k).cols,
+            Band::new(&banding, 1, k).cols,
+        );
+        let same = (0..values.len())
+            .filter(|&x| {
+                values[x]
+                    .as_ref()
+                    .is_some_and(|v| c0.iter().zip(&c1).all(|(&a, &b)| v[a] == v[b]))
+            })
+            .inspect(|&x| assert_ne!(keys_of_bands[0][x], keys_of_bands[1][x]))
+            .count();
+        assert!(same > 10, "{same}");
+        let [slot] = slots;
         // The exact check's sets: every third document's fingerprints,
         // sorted where they lie, without repeats, in the order asked.
         let places: Vec<Place> = (0..pushed.len() as u32)
