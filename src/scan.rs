@@ -18,7 +18,7 @@ use crate::lsh::{
 use crate::minhash::{MAX_PERM, signature};
 use crate::provenance::attribute_by;
 use crate::quotes::{QuoteGroup, audit_quotes};
-use crate::shingle::{DfAtLeast, DfSketch, ShingledDoc, mix64};
+use crate::shingle::{DF_BITS, DfAtLeast, DfSketch, ShingledDoc, Sketch, mix64};
 
 /// The share of documents (one in this many) from which a shingle is too
 /// common to seed a passage: in the corpus ([`Settings::max_df_for`], at
@@ -227,7 +227,6 @@ pub fn scan_with_progress(
     let outlet_keys: Vec<u64> = documents.iter().map(outlet_key).collect();
     let need_df = n > max_df;
     let outlets = Some(outlet_cutoffs(&outlet_keys, settings)).filter(|o| !o.is_empty());
-    let mut df = need_df.then(DfSketch::default);
     // One outlet holding every document (a newsroom's own archive): its
     // counts are the corpus-wide counts, so the corpus sketch answers for
     // the outlet rule too and no outlet sketch is built.
@@ -237,6 +236,11 @@ pub fn scan_with_progress(
         .and_then(|o| o.get(outlet_keys.first()?).copied())
         .filter(|_| outlet_keys.windows(2).all(|w| w[0] == w[1]));
     let outlets = outlets.filter(|_| corpus_outlet_cutoff.is_none());
+    let (largest_df, largest_outlet) = largest_cutoffs(
+        global_cutoff(max_df, corpus_outlet_cutoff),
+        outlets.as_ref(),
+    );
+    let mut df = need_df.then(|| Sketch::new(DF_BITS, largest_df));
     // The outlet sketch counts every document of an outlet under the rule
     // once per distinct shingle: about one increment per token, some six
     // bytes of text. It is sized for that many, so that its counts stay
@@ -248,7 +252,10 @@ pub fn scan_with_progress(
             .filter(|(_, k)| o.contains_key(k))
             .map(|(d, _)| d.text_len() as u64)
             .sum();
-        (DfSketch::for_increments(bytes / 6), o)
+        (
+            Sketch::new(DfSketch::bits_for(bytes / 6), largest_outlet),
+            o,
+        )
     });
     let mut held: Vec<ShingledDoc> = Vec::new();
     // Texts read back for the held documents (those moved out of memory).
@@ -914,6 +921,24 @@ fn outlet_cutoffs(keys: &[u64], settings: &Settings) -> OutletCutoffs {
         .collect()
 }
 
+/// The count at which the corpus-wide rule finds a shingle common: more
+/// than `max_df`, or (one outlet holding every document) its cut-off.
+fn global_cutoff(max_df: usize, corpus_outlet_cutoff: Option<usize>) -> usize {
+    max_df
+        .saturating_add(1)
+        .min(corpus_outlet_cutoff.unwrap_or(usize::MAX))
+}
+
+/// The largest counts the corpus sketch and the outlet sketch are compared
+/// with (by [`Seeder`]), which decide how wide their counters must be
+/// ([`Sketch::new`]): the corpus sketch answers for the corpus-wide
+/// cut-off `global` and, under the outlet rule, for every outlet's
+/// cut-off too; the outlet sketch, for the outlets' cut-offs.
+fn largest_cutoffs(global: usize, outlets: Option<&OutletCutoffs>) -> (usize, usize) {
+    let outlet = outlets.and_then(|o| o.values().copied().max()).unwrap_or(0);
+    (global.max(outlet), outlet)
+}
+
 /// Outlet key → the outlet rule's cut-off for it.
 type OutletCutoffs = std::collections::BTreeMap<u64, usize>;
 
@@ -975,11 +1000,11 @@ struct Seeder<'a> {
 /// the few that reach it are looked up in the sketches.
 struct OutletRule<'a> {
     /// The outlet sketch.
-    odf: &'a DfSketch,
+    odf: &'a Sketch,
     /// Each outlet's cut-off (outlets under the rule only).
     cutoffs: &'a OutletCutoffs,
     /// The corpus sketch, when the corpus needs one.
-    df: Option<&'a DfSketch>,
+    df: Option<&'a Sketch>,
     /// The outlet sketch's counts reaching the smallest cut-off.
     odf_reaches: DfAtLeast,
     /// The corpus sketch's counts reaching the smallest cut-off.
@@ -991,18 +1016,14 @@ impl<'a> Seeder<'a> {
     /// outlet sketch with its cut-offs, the corpus-wide cut-off of an
     /// outlet holding every document, and `max_df`.
     fn new(
-        df: Option<&'a DfSketch>,
-        outlet_df: Option<(&'a DfSketch, &'a OutletCutoffs)>,
+        df: Option<&'a Sketch>,
+        outlet_df: Option<(&'a Sketch, &'a OutletCutoffs)>,
         corpus_outlet_cutoff: Option<usize>,
         max_df: usize,
         outlet_keys: &'a [u64],
     ) -> Self {
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        let global = count(
-            max_df
-                .saturating_add(1)
-                .min(corpus_outlet_cutoff.unwrap_or(usize::MAX)),
-        );
+        let global = count(global_cutoff(max_df, corpus_outlet_cutoff));
         let outlet = outlet_df.map(|(odf, cutoffs)| {
             let least = count(cutoffs.values().copied().min().unwrap_or(usize::MAX));
             OutletRule {
@@ -1417,9 +1438,9 @@ pub(crate) mod tests {
                 (keys[d % 4], hs)
             })
             .collect();
-        let mut df = DfSketch::with_bits(9);
+        let mut df = Sketch::new(9, 40);
         df.add_documents(&docs.iter().map(|(_, hs)| hs.clone()).collect::<Vec<_>>());
-        let mut odf = DfSketch::with_bits(9);
+        let mut odf = Sketch::new(9, 30);
         odf.add_documents(
             &docs
                 .iter()
@@ -1460,6 +1481,21 @@ pub(crate) mod tests {
             let all: usize = docs.iter().map(|(_, hs)| hs.len()).sum();
             assert!(common > 0 && common < all, "{max_df}: {common} of {all}");
         }
+    }
+
+    #[test]
+    fn sketches_are_wide_enough_for_every_cut_off_they_answer_for() {
+        assert_eq!(global_cutoff(50, None), 51);
+        assert_eq!(global_cutoff(50, Some(20)), 20);
+        assert_eq!(global_cutoff(usize::MAX, None), usize::MAX);
+        let outlets: OutletCutoffs = [(1, 30), (2, 300), (3, 9)].into_iter().collect();
+        assert_eq!(largest_cutoffs(51, Some(&outlets)), (300, 300));
+        assert_eq!(largest_cutoffs(400, Some(&outlets)), (400, 300));
+        assert_eq!(largest_cutoffs(51, None), (51, 0));
+        // A sketch for a cut-off over 255 counts past it.
+        let mut wide = Sketch::new(9, largest_cutoffs(51, Some(&outlets)).0);
+        wide.add_documents(&vec![vec![7]; 300]);
+        assert_eq!(wide.get(7), 300);
     }
 
     #[test]
