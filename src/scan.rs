@@ -274,16 +274,14 @@ pub fn scan_with_progress(
         } else {
             (Vec::new(), Vec::new())
         };
+        // A held corpus's distinct shingles are made for counting a few
+        // documents at a time, below; in parts, with each document.
         let counted: Vec<Counted> = if hold {
             docs.par_iter()
                 .map(|d| Counted {
                     fingerprint: d.fingerprint,
                     tokens: d.tokens.len(),
-                    distinct: if counting {
-                        d.distinct_shingles()
-                    } else {
-                        Vec::new()
-                    },
+                    distinct: Vec::new(),
                 })
                 .collect()
         } else {
@@ -304,22 +302,15 @@ pub fn scan_with_progress(
         let t1 = Instant::now();
         tokenize_time += t1 - t0;
         if counting {
-            if let Some(df) = &mut df {
-                df.add_documents(&distinct);
-            }
-            if let Some((odf, outlets)) = &mut outlet_df {
-                let keyed: Vec<Vec<u64>> = distinct
-                    .par_iter()
-                    .zip(&outlet_keys[part.clone()])
-                    .map(|(d, k)| {
-                        if outlets.contains_key(k) {
-                            d.iter().map(|h| h ^ k).collect()
-                        } else {
-                            Vec::new()
-                        }
-                    })
-                    .collect();
-                odf.add_documents(&keyed);
+            let odf = outlet_df.as_mut().map(|(odf, o)| (odf, &**o));
+            let keys = &outlet_keys[part.clone()];
+            if hold {
+                // Counting does not depend on how the documents are cut
+                // (`add_documents`), so their distinct shingles need not
+                // all exist at once (on Reuters, 27 MB of fresh memory).
+                count_held(&docs, keys, df.as_mut(), odf, DISTINCT_CHUNK);
+            } else {
+                count_distinct(&distinct, keys, df.as_mut(), odf);
             }
         }
         df_time += t1.elapsed();
@@ -1149,6 +1140,61 @@ impl CommonMarks {
     }
 }
 
+/// Count documents' distinct shingles (`keys`: their outlet keys) in the
+/// corpus sketch and, for the documents of outlets under the rule, in the
+/// outlet sketch (each hash keyed by its outlet).
+fn count_distinct(
+    distinct: &[Vec<u64>],
+    keys: &[u64],
+    df: Option<&mut Sketch>,
+    odf: Option<(&mut Sketch, &OutletCutoffs)>,
+) {
+    if let Some(df) = df {
+        df.add_documents(distinct);
+    }
+    if let Some((odf, outlets)) = odf {
+        let keyed: Vec<Vec<u64>> = distinct
+            .par_iter()
+            .zip(keys)
+            .map(|(d, k)| {
+                if outlets.contains_key(k) {
+                    d.iter().map(|h| h ^ k).collect()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        odf.add_documents(&keyed);
+    }
+}
+
+/// [`count_distinct`] for shingled documents, their distinct shingles
+/// made for a run of documents of about `chunk` shingles at a time.
+fn count_held(
+    docs: &[ShingledDoc],
+    keys: &[u64],
+    mut df: Option<&mut Sketch>,
+    mut odf: Option<(&mut Sketch, &OutletCutoffs)>,
+    chunk: usize,
+) {
+    for run in cut_within(docs.iter().map(|d| d.shingles.len()), chunk) {
+        let distinct: Vec<Vec<u64>> = docs[run.clone()]
+            .par_iter()
+            .map(ShingledDoc::distinct_shingles)
+            .collect();
+        count_distinct(
+            &distinct,
+            &keys[run],
+            df.as_deref_mut(),
+            odf.as_mut().map(|(o, c)| (&mut **o, *c)),
+        );
+    }
+}
+
+/// Shingles a held corpus's documents' distinct lists are made for at a
+/// time, to be counted in the document-frequency sketches (8 MB of them).
+const DISTINCT_CHUNK: usize = 1 << 20;
+
 /// What the first pass keeps of a document: its exact-duplicate
 /// fingerprint, token count and distinct shingles (when counted).
 struct Counted {
@@ -1496,6 +1542,64 @@ pub(crate) mod tests {
         let mut wide = Sketch::new(9, largest_cutoffs(51, Some(&outlets)).0);
         wide.add_documents(&vec![vec![7]; 300]);
         assert_eq!(wide.get(7), 300);
+    }
+
+    #[test]
+    fn held_documents_are_counted_alike_however_they_are_cut() {
+        // Documents of three outlets (two under the rule), sharing some
+        // shingles, some shingles repeated within a document.
+        let mut next = crate::quotes::tests::numbers(0x5EED_C0DE);
+        let keys: Vec<u64> = (0..400).map(|d| [11, 22, 33][d % 3]).collect();
+        let docs: Vec<ShingledDoc> = (0..400)
+            .map(|_| {
+                let n = next(60) as usize;
+                ShingledDoc {
+                    shingles: (0..n).map(|_| mix64(next(300))).collect(),
+                    ..ShingledDoc::default()
+                }
+            })
+            .collect();
+        let cutoffs: OutletCutoffs = [(11, 3), (33, 5)].into_iter().collect();
+        let distinct: Vec<Vec<u64>> = docs.iter().map(ShingledDoc::distinct_shingles).collect();
+        let (mut df, mut odf) = (Sketch::new(12, 50), Sketch::new(12, 50));
+        count_distinct(&distinct, &keys, Some(&mut df), Some((&mut odf, &cutoffs)));
+        for chunk in [1, 37, 500, usize::MAX] {
+            let (mut df_cut, mut odf_cut) = (Sketch::new(12, 50), Sketch::new(12, 50));
+            count_held(
+                &docs,
+                &keys,
+                Some(&mut df_cut),
+                Some((&mut odf_cut, &cutoffs)),
+                chunk,
+            );
+            for (d, k) in distinct.iter().zip(&keys) {
+                for &h in d {
+                    assert_eq!(df_cut.get(h), df.get(h), "chunk {chunk}");
+                    assert_eq!(odf_cut.get(h ^ k), odf.get(h ^ k), "chunk {chunk}");
+                }
+            }
+        }
+        // The outlet sketch counts the documents of the outlets under the
+        // rule, each hash keyed by the outlet; the corpus sketch, all.
+        let keyed: Vec<Vec<u64>> = distinct
+            .iter()
+            .zip(&keys)
+            .map(|(d, k)| match cutoffs.contains_key(k) {
+                true => d.iter().map(|h| h ^ k).collect(),
+                false => Vec::new(),
+            })
+            .collect();
+        let (mut df_all, mut odf_ruled) = (Sketch::new(12, 50), Sketch::new(12, 50));
+        df_all.add_documents(&distinct);
+        odf_ruled.add_documents(&keyed);
+        for (d, k) in distinct.iter().zip(&keys) {
+            for &h in d {
+                assert_eq!(df.get(h), df_all.get(h));
+                for key in [11, 22, 33] {
+                    assert_eq!(odf.get(h ^ key), odf_ruled.get(h ^ key), "{k}");
+                }
+            }
+        }
     }
 
     #[test]
