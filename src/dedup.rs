@@ -375,10 +375,10 @@ fn dedup_sketched(
             }
         }
     }
-    let band_entries = |b: usize, out: &mut Vec<u64>| {
+    let entries_of_band = |b: usize, out: &mut Vec<u64>| {
         band_entries(&slots, &owners, &Band::new(&banding, b, k), out);
     };
-    let candidates = bucket_bands(banding.bands, OWNER_BITS, &band_entries, &visit);
+    let candidates = bucket_bands(banding.bands, OWNER_BITS, &entries_of_band, &visit);
     drop(owners);
     for slot in &mut slots {
         slot.sigs = Vec::new();

@@ -541,18 +541,15 @@ where
     // gives millions of pairs in every band (generated 20k at 0.3: 25
     // million found, 10 million distinct).
     let per_thread = (bands / rayon::current_num_threads()).max(1);
+    // A run's buffers: the band's entries, a bucket's owners, the pairs
+    // kept so far and how many of them were distinct when last counted.
+    type Run = (Vec<u64>, Vec<u32>, Vec<u64>, usize);
     let found: Vec<Vec<u64>> = (0..bands)
         .into_par_iter()
         .with_min_len(per_thread)
         .fold(
             || (Vec::new(), Vec::new(), Vec::new(), 0),
-            |(mut band, mut owners, mut pairs, mut distinct): (
-                Vec<u64>,
-                Vec<u32>,
-                Vec<u64>,
-                usize,
-            ),
-             b| {
+            |(mut band, mut owners, mut pairs, mut distinct): Run, b| {
                 band.clear();
                 entries(b, &mut band);
                 let kept = clear_partition(&mut band, owner_mask);

@@ -586,29 +586,24 @@ pub(crate) trait Counter: Copy + Default + Send + Sync + std::fmt::Debug {
     fn count(self) -> u32;
 }
 
-impl Counter for u16 {
-    const MAX: u32 = u16::MAX as u32;
-    #[inline]
-    fn bump(self) -> Self {
-        self.saturating_add(1)
-    }
-    #[inline]
-    fn count(self) -> u32 {
-        u32::from(self)
-    }
+/// [`Counter`] for unsigned integers of 8 and 16 bits.
+macro_rules! counter {
+    ($($t:ty),*) => {$(
+        impl Counter for $t {
+            const MAX: u32 = <$t>::MAX as u32;
+            #[inline]
+            fn bump(self) -> Self {
+                self.saturating_add(1)
+            }
+            #[inline]
+            fn count(self) -> u32 {
+                u32::from(self)
+            }
+        }
+    )*};
 }
 
-impl Counter for u8 {
-    const MAX: u32 = u8::MAX as u32;
-    #[inline]
-    fn bump(self) -> Self {
-        self.saturating_add(1)
-    }
-    #[inline]
-    fn count(self) -> u32 {
-        u32::from(self)
-    }
-}
+counter!(u8, u16);
 
 /// The rows of a count-min sketch of two rows of `2^bits` saturating
 /// counters ([`DfSketch`]'s, and [`Sketch`]'s).
