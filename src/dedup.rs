@@ -16,7 +16,7 @@ use std::io::Write;
 
 use crate::corpus::{Corpus, Document, ReadOptions, Skipped, read_corpus_with};
 use crate::error::{Error, Result};
-use crate::lsh::{Banding, bucket_bands, dedup_in, each_pair, pack_entry, pack_pair};
+use crate::lsh::{Banding, band_salt, bucket_bands, dedup_in, each_pair, pack_entry, pack_pair};
 use crate::minhash::{MAX_PERM, signature};
 use crate::shingle::{mix64, shingle_hashes};
 use crate::text::{Token, tokenize};
@@ -488,8 +488,7 @@ fn dedup_sketched(
 /// One band of a banding over signatures of `k` values: which values it
 /// covers and its salt.
 struct Band {
-    /// The values' positions: `rows` consecutive ones from `b * k / bands`,
-    /// wrapping around the end (as [`Banding::keys`] cuts its bands).
+    /// The values' positions ([`Banding::columns`]).
     cols: Vec<usize>,
     /// Mixed into the key, so that equal values in different bands give
     /// different keys.
@@ -499,10 +498,9 @@ struct Band {
 impl Band {
     /// Band `b` of `banding`.
     fn new(banding: &Banding, b: usize, k: usize) -> Band {
-        let start = b * k / banding.bands.max(1);
         Band {
-            cols: (0..banding.rows).map(|j| (start + j) % k).collect(),
-            salt: mix64(b as u64 ^ 0xB0A7_DEED),
+            cols: banding.columns(b, k).collect(),
+            salt: band_salt(b),
         }
     }
 }

@@ -124,6 +124,14 @@ impl Banding {
         }
     }
 
+    /// The positions of band `b`'s values in a signature of `len` values:
+    /// `rows` consecutive ones from `b * len / bands`, wrapping around the
+    /// end, as [`Banding::keys`] cuts them.
+    pub(crate) fn columns(&self, b: usize, len: usize) -> impl Iterator<Item = usize> {
+        let start = b * len / self.bands.max(1);
+        (start..start + self.rows).map(move |c| c % len.max(1))
+    }
+
     /// [`Banding::keys`] for `R` rows (`R == 0`: `self.rows`, whatever it
     /// is).
     fn keys_of<const R: usize>(&self, sig: &[u64], out: &mut Vec<u64>) {
@@ -141,7 +149,7 @@ impl Banding {
             let mut salts = salts.borrow_mut();
             // Band b's salt is the same for every banding: computed once.
             for b in salts.len()..self.bands {
-                salts.push(mix64(b as u64 ^ 0xB0A7_DEED));
+                salts.push(band_salt(b));
             }
             for (key, &salt) in keys.iter_mut().zip(&salts[..self.bands]) {
                 // Most bands lie inside the signature: one bounds check
@@ -166,8 +174,15 @@ impl Banding {
     }
 }
 
+/// Band `b`'s salt, mixed into its keys so that equal values in
+/// different bands give different keys.
+#[inline]
+pub(crate) fn band_salt(b: usize) -> u64 {
+    mix64(b as u64 ^ 0xB0A7_DEED)
+}
+
 thread_local! {
-    /// Each band's salt, `mix64(b ^ 0xB0A7_DEED)`, for the most bands used
+    /// Each band's salt ([`band_salt`]), for the most bands used
     /// on this thread so far.
     static BAND_SALTS: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
@@ -559,20 +574,25 @@ where
                     visit(&owners, &mut pairs);
                 });
                 if pairs.len() >= 2 * distinct.max(1 << 16) {
-                    pairs.sort_unstable();
-                    pairs.dedup();
-                    distinct = pairs.len();
+                    distinct = sort_distinct(&mut pairs);
                 }
                 (band, owners, pairs, distinct)
             },
         )
         .map(|(_, _, mut pairs, _)| {
-            pairs.sort_unstable();
-            pairs.dedup();
+            sort_distinct(&mut pairs);
             pairs
         })
         .collect();
     found.into_iter().reduce(merge_distinct).unwrap_or_default()
+}
+
+/// Sort `v` and drop its repeats; returns its new length.
+fn sort_distinct(v: &mut Vec<u64>) -> usize {
+    v.sort_unstable();
+    let n = dedup_in(v);
+    v.truncate(n);
+    n
 }
 
 /// The union of two sorted vectors without repeats, sorted, once each.
